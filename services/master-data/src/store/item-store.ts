@@ -1,3 +1,4 @@
+import { TimeoutError, UnavailableError } from "@pos/common/errors.js";
 import type { Money } from "@pos/gen/pos/common/v1/money_pb.js";
 import type { Item } from "@pos/gen/pos/masterdata/v1/item_pb.js";
 import type {
@@ -74,11 +75,11 @@ export interface ListQuery {
 }
 
 /** The backing service cannot be reached or refused the operation. */
-export class StoreUnavailableError extends Error {
+export class StoreUnavailableError extends UnavailableError {
   override readonly name = "StoreUnavailableError";
 }
 
 /** The backing service did not answer within the configured time. */
-export class StoreTimeoutError extends Error {
+export class StoreTimeoutError extends TimeoutError {
   override readonly name = "StoreTimeoutError";
 }

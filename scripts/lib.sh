@@ -1,0 +1,35 @@
+# Shared by the scripts: tool paths and the one-time installs. Sourced, not run.
+export PATH="$PATH:/usr/local/go/bin:$HOME/go/bin"
+export GOTOOLCHAIN=local
+export GOFLAGS="${GOFLAGS:--buildvcs=false}"
+repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+pnpm_version="$(sed -n 's/.*"packageManager": "pnpm@\([0-9.]*\)".*/\1/p' "$repo_root/package.json")"
+
+say() { printf '\033[1m[%s]\033[0m %s\n' "$(basename "$0" .sh)" "$*" >&2; }
+
+ensure_pnpm() {
+  if command -v pnpm >/dev/null 2>&1 && [ "$(pnpm --version 2>/dev/null)" = "$pnpm_version" ]; then return; fi
+  say "installing pnpm $pnpm_version from the npm registry"
+  npm install -g --silent "pnpm@$pnpm_version" >/dev/null 2>&1 || npm install -g "pnpm@$pnpm_version"
+}
+
+ensure_node_modules() {
+  ensure_pnpm
+  # Quick when the lockfile is already installed; --frozen-lockfile keeps CI honest.
+  (cd "$repo_root" && pnpm install --frozen-lockfile --reporter=silent)
+}
+
+# A Go-built tool in ~/go/bin (reused when present): go_tool NAME MODULE@VERSION PACKAGE
+go_tool() {
+  local name=$1 modver=$2 pkg=$3
+  if [ -x "$HOME/go/bin/$name" ]; then return; fi
+  command -v go >/dev/null 2>&1 || { say "Go is missing (expected in /usr/local/go/bin): cannot build $name"; return 1; }
+  say "building $name from $modver (once; reused from ~/go/bin afterwards)"
+  if (cd /tmp && go install "$pkg@${modver#*@}") >/dev/null 2>"/tmp/go-install-$name.log"; then return; fi
+  # The module proxy here refuses the version list that `go install pkg@v` reads for
+  # deprecation notices; building from the downloaded module needs only the version itself.
+  local dir
+  dir=$(cd /tmp && go mod download -json "$modver" | sed -n 's/.*"Dir": "\(.*\)",/\1/p')
+  [ -n "$dir" ] || { say "cannot download $modver"; cat "/tmp/go-install-$name.log" >&2; return 1; }
+  (cd "$dir" && go build -trimpath -o "$HOME/go/bin/$name" "./${pkg#"${modver%@*}"/}")
+}

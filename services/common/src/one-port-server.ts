@@ -1,0 +1,350 @@
+import http from "node:http";
+import http2 from "node:http2";
+import net from "node:net";
+import type { TLSSocket } from "node:tls";
+import fastify, { type FastifyInstance, type FastifyServerFactoryHandler, type FastifyServerOptions } from "fastify";
+
+export interface OnePortOptions
+  extends Pick<FastifyServerOptions, "logger" | "disableRequestLogging" | "genReqId" | "bodyLimit"> {
+  /** Serve TLS (HTTP/2 and HTTP/1.1 chosen by ALPN) instead of cleartext. */
+  tls?: { cert: string | Buffer; key: string | Buffer } | undefined;
+  /** How long a new connection may take to show its protocol (cleartext) or finish its TLS handshake. */
+  firstByteTimeoutMs?: number;
+  /** Idle time after which an HTTP/1.1 keep-alive connection or an HTTP/2 session is closed. */
+  idleTimeoutMs?: number;
+  /** How long an HTTP/1.1 client may take to send a request's headers. */
+  headersTimeoutMs?: number;
+  /** On close, how long in-flight requests may take before their connections are destroyed. */
+  closeGraceMs?: number;
+}
+
+export interface OnePortStats {
+  /** Accepted TCP connections that are still open, whatever they speak. */
+  connections: number;
+  http1Connections: number;
+  http1Requests: number;
+  http2Sessions: number;
+}
+
+export interface OnePort {
+  stats(): OnePortStats;
+}
+
+export type OnePortFastify = FastifyInstance & { readonly onePort: OnePort };
+
+const defaults = {
+  firstByteTimeoutMs: 10_000,
+  // Longer than the 60 s idle timeout of common load balancers, so that the proxy, not we, closes
+  // idle connections: otherwise it may reuse one in the instant we close it.
+  idleTimeoutMs: 72_000,
+  headersTimeoutMs: 15_000,
+  closeGraceMs: 5_000,
+};
+
+// Receiving a whole request body (unary calls, JSON) should never take this long.
+const minRequestTimeoutMs = 60_000;
+
+/**
+ * A fastify app whose single port accepts HTTP/1.1 and HTTP/2 (h2c with prior knowledge in
+ * cleartext, ALPN with TLS), so Connect, gRPC and gRPC-Web share it. Closing the app closes open
+ * client connections too: idle ones at once, busy ones when their requests finish (at most after
+ * closeGraceMs).
+ */
+export function createOnePortFastify(options: OnePortOptions): OnePortFastify {
+  const settings = {
+    firstByteTimeoutMs: positiveMs("firstByteTimeoutMs", options.firstByteTimeoutMs ?? defaults.firstByteTimeoutMs),
+    idleTimeoutMs: positiveMs("idleTimeoutMs", options.idleTimeoutMs ?? defaults.idleTimeoutMs),
+    headersTimeoutMs: positiveMs("headersTimeoutMs", options.headersTimeoutMs ?? defaults.headersTimeoutMs),
+    closeGraceMs: positiveMs("closeGraceMs", options.closeGraceMs ?? defaults.closeGraceMs),
+  };
+  const tracker = createConnectionTracker(settings.closeGraceMs);
+  let onSessionError: (err: Error) => void = () => {};
+  const app: FastifyInstance = fastify({
+    logger: options.logger ?? false,
+    disableRequestLogging: options.disableRequestLogging,
+    genReqId: options.genReqId,
+    bodyLimit: options.bodyLimit,
+    // No `http2: true`: fastify sees HTTP/2 requests through Node's compatibility API, which has
+    // the HTTP/1.1 surface, and types the app for HTTP/1.1, as Connect's fastify plugin expects.
+    serverFactory: (handler) => {
+      const server = options.tls
+        ? createTlsServer(handler, options.tls, settings, tracker, (err) => onSessionError(err))
+        : createCleartextServer(handler, settings, tracker, (err) => onSessionError(err));
+      // fastify only listens, closes, reads address() and subscribes to events on the server it is
+      // given; a net.Server or an Http2SecureServer does all of that as an http.Server would.
+      return server as unknown as http.Server;
+    },
+  });
+  onSessionError = (err) => app.log.debug({ err }, "http2 session error");
+  app.decorate("onePort", { stats: tracker.stats } satisfies OnePort);
+  app.addHook("preClose", async () => {
+    tracker.drain();
+  });
+  // Decorated just above; fastify's types cannot express that.
+  return app as OnePortFastify;
+}
+
+interface Settings {
+  firstByteTimeoutMs: number;
+  idleTimeoutMs: number;
+  headersTimeoutMs: number;
+  closeGraceMs: number;
+}
+
+type Http2Handler = (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => void;
+
+/** The handler fastify would give http2.createServer; its http.Server type is the only difference. */
+function asHttp2Handler(handler: FastifyServerFactoryHandler<http.Server>): Http2Handler {
+  return handler as unknown as Http2Handler;
+}
+
+function createCleartextServer(
+  handler: FastifyServerFactoryHandler<http.Server>,
+  settings: Settings,
+  tracker: ConnectionTracker,
+  onSessionError: (err: Error) => void,
+): net.Server {
+  const http1 = http.createServer(http1Timeouts(settings), handler);
+  http1.keepAliveTimeout = settings.idleTimeoutMs;
+  // An http.Server tracks connections (and so enforces headersTimeout/requestTimeout) only from its
+  // 'listening' event on; this one never listens, it is handed sockets by the sniffer.
+  http1.emit("listening");
+  http1.on("request", (req: http.IncomingMessage, res: http.ServerResponse) => tracker.trackRequest(req.socket, res));
+
+  const h2 = http2.createServer(asHttp2Handler(handler));
+  h2.on("session", (session: http2.ServerHttp2Session) => watchSession(session, settings, tracker));
+  h2.on("sessionError", onSessionError);
+
+  const outer = net.createServer({ noDelay: true });
+  // fastify listens for 'clientError' (malformed HTTP/1.1) on the server it knows, the outer one.
+  http1.on("clientError", (err: Error, socket: net.Socket) => {
+    if (!outer.emit("clientError", err, socket)) socket.destroy();
+  });
+  outer.on("connection", (socket: net.Socket) => {
+    tracker.trackTransport(socket, { undecided: true });
+    // Node's cleartext http2 server ignores allowHTTP1, so sniff for the HTTP/2 client preface.
+    sniffProtocol(socket, settings.firstByteTimeoutMs, (protocol) => {
+      tracker.decided(socket);
+      if (protocol === "http2") {
+        h2.emit("connection", socket);
+      } else {
+        // As http.createServer does: a client may half-close after its request and still get the response.
+        socket.allowHalfOpen = true;
+        tracker.trackHttp1(socket);
+        http1.emit("connection", socket);
+      }
+    });
+  });
+  // Stops the inner HTTP/1.1 server's timeout checker.
+  outer.on("close", () => http1.close());
+  return outer;
+}
+
+function createTlsServer(
+  handler: FastifyServerFactoryHandler<http.Server>,
+  tls: NonNullable<OnePortOptions["tls"]>,
+  settings: Settings,
+  tracker: ConnectionTracker,
+  onSessionError: (err: Error) => void,
+): http2.Http2SecureServer {
+  // ALPN picks the protocol, so no sniffing: allowHTTP1 works for the TLS server.
+  const server = http2.createSecureServer(
+    {
+      cert: tls.cert,
+      key: tls.key,
+      allowHTTP1: true,
+      ALPNProtocols: ["h2", "http/1.1"],
+      handshakeTimeout: settings.firstByteTimeoutMs,
+    },
+    asHttp2Handler(handler),
+  );
+  // Plain properties on the secure server, read by the HTTP/1.1 code it runs for allowHTTP1 clients.
+  Object.assign(server, { keepAliveTimeout: settings.idleTimeoutMs, ...http1Timeouts(settings) });
+  // Not `undecided`: the TLSSocket that will wrap it is out of reach here, so a socket still in its
+  // handshake when the app closes is destroyed only after closeGraceMs.
+  server.on("connection", (socket: net.Socket) => tracker.trackTransport(socket, { undecided: false }));
+  server.on("secureConnection", (socket: TLSSocket) => {
+    if (socket.alpnProtocol !== "h2") tracker.trackHttp1(socket);
+  });
+  server.on("session", (session: http2.ServerHttp2Session) => watchSession(session, settings, tracker));
+  server.on("sessionError", onSessionError);
+  server.on("request", (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => {
+    if (req.httpVersionMajor < 2) tracker.trackRequest(req.socket, res);
+  });
+  return server;
+}
+
+function http1Timeouts(settings: Settings) {
+  return {
+    headersTimeout: settings.headersTimeoutMs,
+    requestTimeout: Math.max(minRequestTimeoutMs, settings.headersTimeoutMs),
+    // Node checks the two timeouts above only this often (every 30 s by default).
+    connectionsCheckingInterval: Math.min(1_000, Math.ceil(settings.headersTimeoutMs / 2)),
+  };
+}
+
+function watchSession(session: http2.ServerHttp2Session, settings: Settings, tracker: ConnectionTracker): void {
+  // close(), not destroy(): GOAWAY lets the client finish its streams and reconnect cleanly.
+  session.setTimeout(settings.idleTimeoutMs, () => session.close());
+  tracker.trackSession(session);
+}
+
+const http2Preface = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", "latin1");
+
+type Protocol = "http1" | "http2";
+
+/**
+ * Reads the first bytes of `socket` until they match or miss the HTTP/2 client preface, puts them
+ * back and calls `onDecided`. A socket that does not show its protocol within `timeoutMs` is
+ * destroyed: it would otherwise be held forever.
+ */
+function sniffProtocol(socket: net.Socket, timeoutMs: number, onDecided: (protocol: Protocol) => void): void {
+  let seen = Buffer.alloc(0);
+  const timer = setTimeout(() => socket.destroy(), timeoutMs);
+  const stop = (): void => {
+    clearTimeout(timer);
+    socket.off("readable", onReadable);
+    socket.off("close", stop);
+  };
+  // 'readable' + read(), not 'data' + pause(): that variant broke h2c (ERR_HTTP2_SESSION_ERROR).
+  const onReadable = (): void => {
+    for (let chunk: unknown = socket.read(); chunk !== null; chunk = socket.read()) {
+      if (Buffer.isBuffer(chunk)) seen = Buffer.concat([seen, chunk]);
+    }
+    const protocol = classify(seen);
+    if (protocol === undefined) return;
+    stop();
+    socket.unshift(seen);
+    onDecided(protocol);
+  };
+  socket.on("readable", onReadable);
+  socket.on("close", stop);
+}
+
+/** Decides on the first byte that differs from the preface; undefined while the bytes so far agree. */
+function classify(bytes: Buffer): Protocol | undefined {
+  const n = Math.min(bytes.length, http2Preface.length);
+  if (!bytes.subarray(0, n).equals(http2Preface.subarray(0, n))) return "http1";
+  return n === http2Preface.length ? "http2" : undefined;
+}
+
+/** What tracking needs of a response; both http.ServerResponse and Http2ServerResponse have it. */
+interface TrackedResponse {
+  readonly headersSent: boolean;
+  setHeader(name: string, value: string): unknown;
+  once(event: "close", listener: () => void): unknown;
+}
+
+interface ConnectionTracker {
+  /** Every accepted TCP socket; `undecided` ones (still sniffed) are destroyed at once on close. */
+  trackTransport(socket: net.Socket, state: { undecided: boolean }): void;
+  decided(socket: net.Socket): void;
+  /** A socket (the TLS one under TLS) that carries HTTP/1.1. */
+  trackHttp1(socket: net.Socket): void;
+  trackRequest(socket: net.Socket, res: TrackedResponse): void;
+  trackSession(session: http2.Http2Session): void;
+  /** Starts closing every connection; does not wait (the listening server's close() does). */
+  drain(): void;
+  stats(): OnePortStats;
+}
+
+// The inner servers never listen(), so Node tracks none of their connections; we do it ourselves,
+// the same way for the cleartext and the TLS server.
+function createConnectionTracker(closeGraceMs: number): ConnectionTracker {
+  const transports = new Set<net.Socket>();
+  const undecided = new Set<net.Socket>();
+  const http1 = new Map<net.Socket, Set<TrackedResponse>>();
+  const sessions = new Set<http2.Http2Session>();
+  let draining = false;
+  let forceTimer: NodeJS.Timeout | undefined;
+
+  const settle = (): void => {
+    if (forceTimer !== undefined && transports.size === 0 && sessions.size === 0) {
+      clearTimeout(forceTimer);
+      forceTimer = undefined;
+    }
+  };
+  const endIfIdle = (socket: net.Socket): void => {
+    if (http1.get(socket)?.size === 0) socket.end();
+  };
+
+  return {
+    trackTransport(socket, state) {
+      if (draining) {
+        socket.destroy();
+        return;
+      }
+      transports.add(socket);
+      if (state.undecided) undecided.add(socket);
+      // Whoever owns the socket later handles its errors; this keeps one in the gaps from crashing us.
+      socket.on("error", () => {});
+      socket.once("close", () => {
+        transports.delete(socket);
+        undecided.delete(socket);
+        settle();
+      });
+    },
+    decided(socket) {
+      undecided.delete(socket);
+    },
+    trackHttp1(socket) {
+      http1.set(socket, new Set());
+      socket.once("close", () => http1.delete(socket));
+      if (draining) endIfIdle(socket);
+    },
+    trackRequest(socket, res) {
+      const responses = http1.get(socket);
+      if (responses === undefined) return;
+      responses.add(res);
+      res.once("close", () => {
+        responses.delete(res);
+        if (draining) endIfIdle(socket);
+      });
+    },
+    trackSession(session) {
+      sessions.add(session);
+      session.once("close", () => {
+        sessions.delete(session);
+        settle();
+      });
+      if (draining) session.close();
+    },
+    drain() {
+      if (draining) return;
+      draining = true;
+      for (const socket of undecided) socket.destroy();
+      for (const session of sessions) session.close();
+      for (const [socket, responses] of http1) {
+        if (responses.size === 0) {
+          socket.end();
+          continue;
+        }
+        // Tell the client not to reuse the connection; it is ended once the response is done.
+        for (const res of responses) if (!res.headersSent) res.setHeader("connection", "close");
+      }
+      forceTimer = setTimeout(() => {
+        for (const session of sessions) session.destroy();
+        for (const socket of http1.keys()) socket.destroy();
+        for (const socket of transports) socket.destroy();
+      }, closeGraceMs);
+      settle();
+    },
+    stats() {
+      let http1Requests = 0;
+      for (const responses of http1.values()) http1Requests += responses.size;
+      return {
+        connections: transports.size,
+        http1Connections: http1.size,
+        http1Requests,
+        http2Sessions: sessions.size,
+      };
+    },
+  };
+}
+
+function positiveMs(name: string, value: number): number {
+  if (!Number.isFinite(value) || value <= 0) {
+    throw new RangeError(`${name} must be a positive number of milliseconds, got ${value}`);
+  }
+  return value;
+}

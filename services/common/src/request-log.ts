@@ -1,0 +1,25 @@
+import { createContextKey } from "@connectrpc/connect";
+import type { FastifyBaseLogger, FastifyRequest } from "fastify";
+
+/** The request's logger (a child of the service logger, bound to the request id). */
+export interface RequestLog {
+  readonly requestId: string;
+  debug(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
+}
+
+const silent: RequestLog = { requestId: "none", debug() {}, warn() {}, error() {} };
+
+/** Handlers and interceptors read the request's logger through this key. */
+export const requestLogKey = createContextKey<RequestLog>(silent, { description: "request log" });
+
+export function requestLogOf(req: FastifyRequest): RequestLog {
+  const log: FastifyBaseLogger = req.log;
+  return {
+    requestId: req.id,
+    debug: (obj, msg) => log.debug(obj, msg),
+    warn: (obj, msg) => log.warn(obj, msg),
+    error: (obj, msg) => log.error(obj, msg),
+  };
+}

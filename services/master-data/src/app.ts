@@ -1,0 +1,18 @@
+import type { FastifyInstance } from "fastify";
+import { createConnectApp } from "@pos/common/connect-app.js";
+import { ItemService } from "@pos/gen/pos/masterdata/v1/item_service_pb.js";
+import type { MasterDataConfig } from "./config.js";
+import { createItemService } from "./item-service.js";
+import type { ItemStore } from "./store/item-store.js";
+
+/** The master-data HTTP app: ItemService on one port, over every protocol. */
+export function createMasterDataApp(
+  store: ItemStore,
+  config: Pick<MasterDataConfig, "logLevel" | "logRequests" | "readMaxBytes" | "tls">,
+): Promise<FastifyInstance> {
+  return createConnectApp({
+    serviceName: "master-data",
+    routes: (router) => router.service(ItemService, createItemService(store)),
+    ...config,
+  });
+}

@@ -1,0 +1,128 @@
+import { create } from "@bufbuild/protobuf";
+import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
+import {
+  BatchGetItemDetailsResponseSchema,
+  DeleteItemResponseSchema,
+  GetItemDetailResponseSchema,
+  ItemService,
+  ListItemsResponseSchema,
+  ListTaxesResponseSchema,
+  UpsertItemResponseSchema,
+  UpsertStorePriceResponseSchema,
+} from "@pos/gen/pos/masterdata/v1/item_service_pb.js";
+import type { ItemStore } from "./store/item-store.js";
+import { listTaxes } from "./tax-master.js";
+import { decodePageToken, encodePageToken } from "./page-token.js";
+import {
+  checkBatchGet,
+  checkGetItemDetail,
+  checkItemCode,
+  checkListItems,
+  checkTenantId,
+  checkUpsertItem,
+  checkUpsertStorePrice,
+  invalid,
+  limits,
+} from "./validation.js";
+
+/** The ItemService handlers: validate → store → response. Errors name what is missing. */
+export function createItemService(store: ItemStore): ServiceImpl<typeof ItemService> {
+  // Only asked once an item is missing, so the hot path costs one query.
+  async function notFound(tenantId: string, what: string): Promise<ConnectError> {
+    if (!(await store.hasTenant(tenantId))) {
+      return new ConnectError(`tenant "${tenantId}" has no catalogue`, Code.NotFound);
+    }
+    return new ConnectError(what, Code.NotFound);
+  }
+
+  return {
+    async getItemDetail(req) {
+      checkGetItemDetail(req);
+      const [item] = await store.getItems(req.tenantId, req.storeCode, [req.itemCode]);
+      if (item === undefined) {
+        throw await notFound(req.tenantId, `item "${req.itemCode}" not found in tenant "${req.tenantId}"`);
+      }
+      return create(GetItemDetailResponseSchema, { item });
+    },
+
+    async batchGetItemDetails(req) {
+      checkBatchGet(req);
+      const codes = [...new Set(req.itemCodes)];
+      const found = await store.getItems(req.tenantId, req.storeCode, codes);
+      if (found.length === 0 && !(await store.hasTenant(req.tenantId))) {
+        throw new ConnectError(`tenant "${req.tenantId}" has no catalogue`, Code.NotFound);
+      }
+      const byCode = new Map(found.map((item) => [item.itemCode, item]));
+      return create(BatchGetItemDetailsResponseSchema, {
+        items: codes.flatMap((c) => byCode.get(c) ?? []),
+        notFoundItemCodes: codes.filter((c) => !byCode.has(c)),
+      });
+    },
+
+    async listItems(req) {
+      checkListItems(req);
+      const pageSize = req.pageSize === 0 ? limits.pageSizeDefault : req.pageSize;
+      const afterItemCode = decodePageToken(req.pageToken, req.categoryCode);
+      // One extra row tells whether a next page exists without a count query.
+      const rows = await store.listItems(req.tenantId, req.storeCode, {
+        categoryCode: req.categoryCode === "" ? undefined : req.categoryCode,
+        afterItemCode,
+        limit: pageSize + 1,
+      });
+      if (rows.length === 0 && afterItemCode === undefined && !(await store.hasTenant(req.tenantId))) {
+        throw new ConnectError(`tenant "${req.tenantId}" has no catalogue`, Code.NotFound);
+      }
+      const items = rows.slice(0, pageSize);
+      const last = items.at(-1);
+      return create(ListItemsResponseSchema, {
+        items,
+        nextPageToken:
+          rows.length > pageSize && last !== undefined
+            ? encodePageToken({ after: last.itemCode, category: req.categoryCode })
+            : "",
+      });
+    },
+
+    async upsertItem(req) {
+      checkUpsertItem(req);
+      const { item, created } = await store.upsertItem(req);
+      return create(UpsertItemResponseSchema, { item, created });
+    },
+
+    async deleteItem(req) {
+      checkTenantId(req.tenantId);
+      checkItemCode("item_code", req.itemCode);
+      if (!(await store.deleteItem(req.tenantId, req.itemCode))) {
+        throw await notFound(req.tenantId, `item "${req.itemCode}" not found in tenant "${req.tenantId}"`);
+      }
+      return create(DeleteItemResponseSchema);
+    },
+
+    async upsertStorePrice(req) {
+      checkUpsertStorePrice(req);
+      const price = req.price!;
+      const [current] = await store.getItems(req.tenantId, req.storeCode, [req.itemCode]);
+      if (current === undefined) {
+        throw await notFound(req.tenantId, `item "${req.itemCode}" not found in tenant "${req.tenantId}"`);
+      }
+      const currency = current.unitPrice?.currencyCode;
+      if (currency !== price.currencyCode) {
+        throw invalid("price.currency_code", `must match the item's currency "${currency}", got "${price.currencyCode}"`);
+      }
+      const item = await store.upsertStorePrice(req.tenantId, req.storeCode, req.itemCode, price);
+      if (item === undefined) {
+        // Deleted between the read and the write.
+        throw await notFound(req.tenantId, `item "${req.itemCode}" not found in tenant "${req.tenantId}"`);
+      }
+      return create(UpsertStorePriceResponseSchema, { item });
+    },
+
+    async listTaxes(req) {
+      checkTenantId(req.tenantId);
+      if (!(await store.hasTenant(req.tenantId))) {
+        throw new ConnectError(`tenant "${req.tenantId}" has no catalogue`, Code.NotFound);
+      }
+      return create(ListTaxesResponseSchema, { taxes: listTaxes() });
+    },
+  };
+}

@@ -1,0 +1,87 @@
+import { execFile } from "node:child_process";
+import { homedir } from "node:os";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import { toJson } from "@bufbuild/protobuf";
+import { createClient } from "@connectrpc/connect";
+import { GetItemDetailResponseSchema, ItemService } from "@pos/gen/pos/masterdata/v1/item_service_pb.js";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startMasterData, transportMatrix, type RunningMasterData } from "./harness.js";
+
+// The tools a person debugs with, as real processes against a real socket.
+const run = promisify(execFile);
+const repoRoot = fileURLToPath(new URL("../../../", import.meta.url));
+const buf = `${repoRoot}node_modules/.bin/buf`;
+const grpcurl = `${homedir()}/go/bin/grpcurl`;
+const method = "pos.masterdata.v1.ItemService/GetItemDetail";
+const request = { tenantId: "T0001", storeCode: "S0001", itemCode: "ITEM0003" };
+
+describe("external clients: curl, buf curl, grpcurl", () => {
+  let server: RunningMasterData;
+  let expected: unknown;
+  beforeAll(async () => {
+    server = await startMasterData();
+    const reply = await createClient(ItemService, transportMatrix(server.baseUrl)[0]!.transport).getItemDetail(request);
+    expected = toJson(GetItemDetailResponseSchema, reply);
+  });
+  afterAll(() => server?.close());
+
+  const url = () => `${server.baseUrl}/${method}`;
+
+  it("curl: Connect JSON POST over HTTP/1.1", async () => {
+    const { stdout } = await run("curl", ["-sS", "--fail-with-body", "--http1.1", "-H", "content-type: application/json", "-d", JSON.stringify(request), url()]);
+    expect(JSON.parse(stdout)).toEqual(expected);
+  });
+
+  it("curl: Connect GET (cacheable read) over HTTP/1.1", async () => {
+    const query = `encoding=json&message=${encodeURIComponent(JSON.stringify(request))}`;
+    const { stdout } = await run("curl", ["-sS", "--fail-with-body", "--http1.1", `${url()}?${query}`]);
+    expect(JSON.parse(stdout)).toEqual(expected);
+  });
+
+  it("curl: Connect JSON over cleartext HTTP/2 (prior knowledge)", async () => {
+    const { stdout } = await run("curl", ["-sS", "--fail-with-body", "--http2-prior-knowledge", "-H", "content-type: application/json", "-d", JSON.stringify(request), url()]);
+    expect(JSON.parse(stdout)).toEqual(expected);
+  });
+
+  it("curl: an unknown item is HTTP 404 with a Connect error naming it", async () => {
+    const { stdout } = await run("curl", ["-sS", "-w", "\\n%{http_code}", "-H", "content-type: application/json", "-d", JSON.stringify({ ...request, itemCode: "NOPE" }), url()]);
+    const [body, status] = stdout.split("\n");
+    expect(status).toBe("404");
+    expect(JSON.parse(body!)).toEqual({ code: "not_found", message: 'item "NOPE" not found in tenant "T0001"' });
+  });
+
+  for (const protocol of ["grpc", "grpcweb", "connect"] as const) {
+    it(`buf curl --protocol ${protocol}`, async () => {
+      const args = ["curl", "--schema", `${repoRoot}proto`, "--protocol", protocol, "-d", JSON.stringify(request), url()];
+      if (protocol === "grpc") args.splice(1, 0, "--http2-prior-knowledge");
+      const { stdout } = await run(buf, args);
+      expect(JSON.parse(stdout)).toEqual(expected);
+    });
+  }
+
+  it("buf curl reports a gRPC error code", async () => {
+    const args = ["curl", "--http2-prior-knowledge", "--schema", `${repoRoot}proto`, "--protocol", "grpc", "-d", JSON.stringify({ ...request, itemCode: "" }), url()];
+    const err = await run(buf, args).then(
+      () => undefined,
+      (e: { stderr: string }) => e,
+    );
+    expect(err?.stderr).toMatch(/invalid_argument/);
+    expect(err?.stderr).toMatch(/item_code: is required/);
+  });
+
+  it("grpcurl (proto files, plaintext HTTP/2)", async () => {
+    const { stdout } = await run(grpcurl, [
+      "-plaintext",
+      "-import-path",
+      `${repoRoot}proto`,
+      "-proto",
+      "pos/masterdata/v1/item_service.proto",
+      "-d",
+      JSON.stringify(request),
+      `127.0.0.1:${server.port}`,
+      method,
+    ]);
+    expect(JSON.parse(stdout)).toEqual(expected);
+  });
+});

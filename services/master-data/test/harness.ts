@@ -1,0 +1,95 @@
+import type { Transport } from "@connectrpc/connect";
+import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
+import type { FastifyInstance } from "fastify";
+import type { AddressInfo } from "node:net";
+import { createMasterDataApp } from "../src/app.js";
+import { seedDemoCatalogue } from "../src/open-store.js";
+import type { ItemStore } from "../src/store/item-store.js";
+import { createMemoryItemStore } from "../src/store/memory-item-store.js";
+
+export interface RunningMasterData {
+  app: FastifyInstance;
+  store: ItemStore;
+  baseUrl: string;
+  port: number;
+  /** Every request the server saw: protocol evidence for the matrix. */
+  seen: { httpVersion: string; method: string; contentType: string; url: string }[];
+  close(): Promise<void>;
+}
+
+/** master-data on 127.0.0.1:<random port>, the demo catalogue in an in-memory store (unless a store is given). */
+export async function startMasterData(options: { store?: ItemStore; readMaxBytes?: number } = {}): Promise<RunningMasterData> {
+  const store = options.store ?? createMemoryItemStore();
+  if (options.store === undefined) await seedDemoCatalogue(store);
+  const app = await createMasterDataApp(store, {
+    logLevel: "silent",
+    logRequests: false,
+    readMaxBytes: options.readMaxBytes ?? 1024 * 1024,
+    tls: undefined,
+  });
+  const seen: RunningMasterData["seen"] = [];
+  app.addHook("onRequest", async (req) => {
+    seen.push({
+      httpVersion: req.raw.httpVersion,
+      method: req.method,
+      contentType: String(req.headers["content-type"] ?? ""),
+      url: req.url,
+    });
+  });
+  await app.listen({ host: "127.0.0.1", port: 0 });
+  const port = (app.server.address() as AddressInfo).port;
+  return {
+    app,
+    store,
+    seen,
+    port,
+    baseUrl: `http://127.0.0.1:${port}`,
+    async close() {
+      await app.close();
+      await store.close();
+    },
+  };
+}
+
+export interface NamedTransport {
+  name: string;
+  transport: Transport;
+  /** What the server must see for this transport. */
+  expect: { httpVersion: string; contentType: RegExp; method?: string };
+}
+
+/** The five client transports of the protocol matrix, plus Connect GET. */
+export function transportMatrix(baseUrl: string): NamedTransport[] {
+  return [
+    {
+      name: "Connect JSON / HTTP/1.1",
+      transport: createConnectTransport({ baseUrl, httpVersion: "1.1", useBinaryFormat: false }),
+      expect: { httpVersion: "1.1", contentType: /^application\/json/ },
+    },
+    {
+      name: "Connect binary / HTTP/1.1",
+      transport: createConnectTransport({ baseUrl, httpVersion: "1.1", useBinaryFormat: true }),
+      expect: { httpVersion: "1.1", contentType: /^application\/proto/ },
+    },
+    {
+      name: "Connect binary / HTTP/2",
+      transport: createConnectTransport({ baseUrl, httpVersion: "2", useBinaryFormat: true }),
+      expect: { httpVersion: "2.0", contentType: /^application\/proto/ },
+    },
+    {
+      name: "gRPC / HTTP/2",
+      transport: createGrpcTransport({ baseUrl }),
+      expect: { httpVersion: "2.0", contentType: /^application\/grpc(\+proto)?$/ },
+    },
+    {
+      name: "gRPC-Web binary / HTTP/1.1",
+      transport: createGrpcWebTransport({ baseUrl, httpVersion: "1.1", useBinaryFormat: true }),
+      expect: { httpVersion: "1.1", contentType: /^application\/grpc-web\+proto/ },
+    },
+    {
+      name: "Connect JSON GET / HTTP/1.1",
+      transport: createConnectTransport({ baseUrl, httpVersion: "1.1", useBinaryFormat: false, useHttpGet: true }),
+      expect: { httpVersion: "1.1", contentType: /^(application\/json)?$/, method: "GET" },
+    },
+  ];
+}

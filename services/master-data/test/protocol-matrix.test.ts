@@ -1,0 +1,221 @@
+import { create, toJson, type DescMessage, type MessageShape } from "@bufbuild/protobuf";
+import { Code, ConnectError, createClient, type Client } from "@connectrpc/connect";
+import { MoneySchema } from "@pos/gen/pos/common/v1/money_pb.js";
+import {
+  BatchGetItemDetailsResponseSchema,
+  DeleteItemResponseSchema,
+  GetItemDetailResponseSchema,
+  ItemService,
+  ListItemsResponseSchema,
+  ListTaxesResponseSchema,
+  UpsertItemResponseSchema,
+  UpsertStorePriceResponseSchema,
+} from "@pos/gen/pos/masterdata/v1/item_service_pb.js";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { demo, demoCatalogue } from "../src/demo-catalogue.js";
+import { startMasterData, transportMatrix, type RunningMasterData } from "./harness.js";
+
+// ONE server on ONE port; every client transport makes the same calls and must
+// get the same answers and the same error codes.
+
+type Outcome = { ok: unknown } | { code: string; message: string };
+type Scenario = (client: Client<typeof ItemService>, tenant: string) => Promise<Outcome[]>;
+
+async function outcome<D extends DescMessage>(schema: D, call: () => Promise<MessageShape<D>>, strip: string[] = []): Promise<Outcome> {
+  try {
+    const json = toJson(schema, await call()) as Record<string, unknown>;
+    return { ok: JSON.parse(JSON.stringify(json, (k, v) => (strip.includes(k) ? undefined : v))) };
+  } catch (e) {
+    const err = ConnectError.from(e);
+    return { code: Code[err.code], message: err.rawMessage };
+  }
+}
+
+const { items: demoItems, storePrices: demoPrices } = demoCatalogue();
+const overridden = demoPrices[0]!; // an item with a store price in S0001
+const plain = demoItems[0]!;
+
+const reads: Scenario = async (c) => [
+  await outcome(GetItemDetailResponseSchema, () =>
+    c.getItemDetail({ tenantId: demo.tenantId, storeCode: demo.storeCode, itemCode: overridden.itemCode, terminalId: "R01" }),
+  ),
+  await outcome(GetItemDetailResponseSchema, () =>
+    c.getItemDetail({ tenantId: demo.tenantId, storeCode: "S0002", itemCode: overridden.itemCode }),
+  ),
+  await outcome(GetItemDetailResponseSchema, () =>
+    c.getItemDetail({ tenantId: demo.tenantId, storeCode: demo.storeCode, itemCode: plain.itemCode }),
+  ),
+  await outcome(BatchGetItemDetailsResponseSchema, () =>
+    c.batchGetItemDetails({
+      tenantId: demo.tenantId,
+      storeCode: demo.storeCode,
+      itemCodes: ["ITEM0002", "NOPE-1", "ITEM0001", "ITEM0002", "ITEM9999"],
+    }),
+  ),
+  await outcome(ListItemsResponseSchema, () =>
+    c.listItems({ tenantId: demo.tenantId, storeCode: demo.storeCode, categoryCode: "DRINK", pageSize: 3 }),
+  ),
+  await outcome(ListTaxesResponseSchema, () => c.listTaxes({ tenantId: demo.tenantId })),
+  // Errors: the same code and message whatever the protocol.
+  await outcome(GetItemDetailResponseSchema, () =>
+    c.getItemDetail({ tenantId: demo.tenantId, storeCode: demo.storeCode, itemCode: "NO-SUCH-ITEM" }),
+  ),
+  await outcome(GetItemDetailResponseSchema, () =>
+    c.getItemDetail({ tenantId: "T9999", storeCode: demo.storeCode, itemCode: "ITEM0001" }),
+  ),
+  await outcome(GetItemDetailResponseSchema, () => c.getItemDetail({ tenantId: demo.tenantId, storeCode: demo.storeCode })),
+  await outcome(BatchGetItemDetailsResponseSchema, () =>
+    c.batchGetItemDetails({
+      tenantId: demo.tenantId,
+      storeCode: demo.storeCode,
+      itemCodes: Array.from({ length: 501 }, (_, i) => `X${i}`),
+    }),
+  ),
+  await outcome(ListItemsResponseSchema, () =>
+    c.listItems({ tenantId: demo.tenantId, storeCode: demo.storeCode, pageToken: "not a token" }),
+  ),
+];
+
+// Writes go to a tenant of the transport's own, so transports cannot see each other's writes.
+const writes: Scenario = async (c, tenant) => {
+  const yen = (amount: bigint) => create(MoneySchema, { amount, currencyCode: "JPY" });
+  const timestamps = ["createdAt", "updatedAt", "tenantId"];
+  return [
+    await outcome(
+      UpsertItemResponseSchema,
+      () =>
+        c.upsertItem({
+          tenantId: tenant,
+          itemCode: "4901234567894",
+          description: "緑茶 500ml",
+          descriptionShort: "緑茶",
+          categoryCode: "DRINK",
+          taxCode: "11",
+          unitPrice: yen(9_007_199_254_740_993n), // above 2^53: int64 must survive JSON and binary
+          barcode: "4901234567894",
+          imageUrls: ["https://images.pos.example/tea.jpg"],
+        }),
+      timestamps,
+    ),
+    await outcome(
+      UpsertStorePriceResponseSchema,
+      () => c.upsertStorePrice({ tenantId: tenant, storeCode: "S0001", itemCode: "4901234567894", price: yen(128n) }),
+      timestamps,
+    ),
+    await outcome(
+      UpsertStorePriceResponseSchema,
+      () => c.upsertStorePrice({ tenantId: tenant, storeCode: "S0001", itemCode: "4901234567894", price: create(MoneySchema, { amount: 1n, currencyCode: "USD" }) }),
+      timestamps,
+    ),
+    await outcome(
+      GetItemDetailResponseSchema,
+      () => c.getItemDetail({ tenantId: tenant, storeCode: "S0001", itemCode: "4901234567894" }),
+      timestamps,
+    ),
+    await outcome(UpsertItemResponseSchema, () => c.upsertItem({ tenantId: tenant, itemCode: "X", description: "x", categoryCode: "DRINK", taxCode: "99", unitPrice: yen(1n) })),
+    await outcome(DeleteItemResponseSchema, () => c.deleteItem({ tenantId: tenant, itemCode: "4901234567894" })),
+    await outcome(GetItemDetailResponseSchema, () => c.getItemDetail({ tenantId: tenant, storeCode: "S0001", itemCode: "4901234567894" })),
+  ];
+};
+
+// Each transport writes under its own tenant (TM0, TM1, …); compare the rest.
+const sameTenant = (o: Outcome[]) => JSON.parse(JSON.stringify(o).replace(/TM\d+/g, "TM*")) as Outcome[];
+
+describe("protocol matrix: one server, one port, every transport", () => {
+  let server: RunningMasterData;
+  const results = new Map<string, { reads: Outcome[]; writes: Outcome[] }>();
+
+  beforeAll(async () => {
+    server = await startMasterData();
+    let n = 0;
+    for (const { name, transport, expect: wire } of transportMatrix(server.baseUrl)) {
+      const client = createClient(ItemService, transport);
+      const before = server.seen.length;
+      const r = await reads(client, demo.tenantId);
+      const readRequests = server.seen.slice(before);
+      const w = await writes(client, `TM${n++}`);
+      results.set(name, { reads: r, writes: w });
+      // Evidence that the transport really spoke its protocol to this port.
+      expect(readRequests.length, name).toBe(r.length);
+      for (const req of readRequests) {
+        expect(req.httpVersion, `${name} HTTP version`).toBe(wire.httpVersion);
+        expect(req.contentType, `${name} content-type`).toMatch(wire.contentType);
+        expect(req.method, `${name} method`).toBe(wire.method ?? "POST");
+      }
+    }
+  });
+  afterAll(() => server?.close());
+
+  it("serves all six client transports", () => {
+    expect([...results.keys()]).toHaveLength(6);
+  });
+
+  it("gives identical results and errors over every transport", () => {
+    const [first, ...rest] = [...results.entries()];
+    for (const [name, r] of rest) {
+      expect(r.reads, name).toEqual(first![1].reads);
+      expect(sameTenant(r.writes), name).toEqual(sameTenant(first![1].writes));
+    }
+  });
+
+  it("answers with the catalogue's data, store prices merged", async () => {
+    const c = createClient(ItemService, transportMatrix(server.baseUrl)[3]!.transport);
+    const expectedUnit = demoItems.find((i) => i.itemCode === overridden.itemCode)!.unitPrice!.amount;
+    const { item: storeView } = await c.getItemDetail({ tenantId: demo.tenantId, storeCode: demo.storeCode, itemCode: overridden.itemCode });
+    expect(storeView).toMatchObject({
+      itemCode: overridden.itemCode,
+      storeCode: demo.storeCode,
+      unitPrice: { amount: expectedUnit, currencyCode: "JPY" },
+      storePrice: { amount: overridden.price!.amount, currencyCode: "JPY" },
+      price: { amount: overridden.price!.amount, currencyCode: "JPY" },
+    });
+    const { item: otherStore } = await c.getItemDetail({ tenantId: demo.tenantId, storeCode: "S0002", itemCode: overridden.itemCode });
+    expect(otherStore?.storePrice).toBeUndefined();
+    expect(otherStore?.price?.amount).toBe(expectedUnit);
+    const { item: plainView } = await c.getItemDetail({ tenantId: demo.tenantId, storeCode: demo.storeCode, itemCode: plain.itemCode });
+    expect(plainView).toMatchObject({
+      itemCode: plain.itemCode,
+      description: plain.description,
+      descriptionShort: plain.descriptionShort,
+      categoryCode: plain.categoryCode,
+      barcode: plain.barcode,
+      taxCode: plain.taxCode,
+      imageUrls: plain.imageUrls,
+      isDiscountRestricted: plain.isDiscountRestricted,
+    });
+    expect(plainView?.createdAt?.seconds).toBeGreaterThan(0n);
+    const batch = await c.batchGetItemDetails({
+      tenantId: demo.tenantId,
+      storeCode: demo.storeCode,
+      itemCodes: ["ITEM0002", "NOPE-1", "ITEM0001", "ITEM0002", "ITEM9999"],
+    });
+    expect(batch.items.map((i) => i.itemCode)).toEqual(["ITEM0002", "ITEM0001", "ITEM9999"]);
+    expect(batch.notFoundItemCodes).toEqual(["NOPE-1"]);
+    const page1 = await c.listItems({ tenantId: demo.tenantId, storeCode: demo.storeCode, categoryCode: "DRINK", pageSize: 3 });
+    expect(page1.items.map((i) => i.categoryCode)).toEqual(["DRINK", "DRINK", "DRINK"]);
+    const page2 = await c.listItems({ tenantId: demo.tenantId, storeCode: demo.storeCode, categoryCode: "DRINK", pageSize: 3, pageToken: page1.nextPageToken });
+    expect(page2.items[0]!.itemCode > page1.items[2]!.itemCode).toBe(true);
+    const { taxes } = await c.listTaxes({ tenantId: demo.tenantId });
+    expect(taxes.map((t) => t.taxCode)).toEqual(["00", "01", "02", "11", "12"]);
+
+    const errors = results.get("gRPC / HTTP/2")!.reads.slice(6);
+    expect(errors).toEqual([
+      { code: "NotFound", message: 'item "NO-SUCH-ITEM" not found in tenant "T0001"' },
+      { code: "NotFound", message: 'tenant "T9999" has no catalogue' },
+      { code: "InvalidArgument", message: "item_code: is required" },
+      { code: "InvalidArgument", message: "item_codes: at most 500 codes per call, got 501" },
+      { code: "InvalidArgument", message: expect.stringMatching(/^page_token: is malformed/) },
+    ]);
+  });
+
+  it("keeps int64 money exact and applies writes", () => {
+    const w = results.get("Connect JSON / HTTP/1.1")!.writes;
+    expect(w[0]).toMatchObject({ ok: { created: true, item: { unitPrice: { amount: "9007199254740993" } } } });
+    expect(w[1]).toMatchObject({ ok: { item: { storePrice: { amount: "128" }, price: { amount: "128" } } } });
+    expect(w[2]).toMatchObject({ code: "InvalidArgument", message: expect.stringContaining("currency") });
+    expect(w[3]).toMatchObject({ ok: { item: { price: { amount: "128" } } } });
+    expect(w[4]).toMatchObject({ code: "InvalidArgument", message: expect.stringMatching(/^tax_code/) });
+    expect(w[5]).toEqual({ ok: {} });
+    expect(w[6]).toMatchObject({ code: "NotFound" });
+  });
+});

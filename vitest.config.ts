@@ -1,0 +1,14 @@
+import { defineConfig } from "vitest/config";
+
+export default defineConfig({
+  test: {
+    include: ["services/*/src/**/*.test.ts", "services/*/test/**/*.test.ts", "bench/src/**/*.test.ts"],
+    testTimeout: 20_000,
+    hookTimeout: 60_000,
+    // Server tests bind port 0 and Mongo tests use their own database, so files may run in parallel;
+    // two workers match the two cores.
+    pool: "forks",
+    maxWorkers: 2,
+    reporters: ["default"],
+  },
+});
