@@ -10,6 +10,7 @@ import {
   UpsertItemResponseSchema,
   UpsertStorePriceResponseSchema,
 } from "@pos/gen/pos/masterdata/v1/item_service_pb.js";
+import { invalid } from "@pos/common/field-checks.js";
 import type { ItemStore } from "./store/item-store.js";
 import { listTaxes } from "./tax-master.js";
 import { decodePageToken, encodePageToken } from "./page-token.js";
@@ -21,7 +22,6 @@ import {
   checkTenantId,
   checkUpsertItem,
   checkUpsertStorePrice,
-  invalid,
   limits,
 } from "./validation.js";
 
@@ -99,8 +99,7 @@ export function createItemService(store: ItemStore): ServiceImpl<typeof ItemServ
     },
 
     async upsertStorePrice(req) {
-      checkUpsertStorePrice(req);
-      const price = req.price!;
+      const price = checkUpsertStorePrice(req);
       const [current] = await store.getItems(req.tenantId, req.storeCode, [req.itemCode]);
       if (current === undefined) {
         throw await notFound(req.tenantId, `item "${req.itemCode}" not found in tenant "${req.tenantId}"`);

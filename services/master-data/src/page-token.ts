@@ -1,4 +1,4 @@
-import { invalid } from "./validation.js";
+import { invalid } from "@pos/common/field-checks.js";
 
 /**
  * ListItems page tokens: opaque to clients, but only a base64url of the last

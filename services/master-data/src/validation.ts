@@ -1,4 +1,4 @@
-import { Code, ConnectError } from "@connectrpc/connect";
+import { checkId, checkLength, invalid, quote } from "@pos/common/field-checks.js";
 import type { Money } from "@pos/gen/pos/common/v1/money_pb.js";
 import type {
   BatchGetItemDetailsRequest,
@@ -21,14 +21,9 @@ export const limits = {
   imageUrls: 20,
 } as const;
 
-const idPattern = /^[A-Za-z0-9_-]{1,32}$/;
 // Item codes are printable and without white space (JAN codes, SKUs, PLUs).
 const itemCodePattern = /^[^\s\p{C}]{1,64}$/u;
 const currencyPattern = /^[A-Z]{3}$/;
-
-export function invalid(field: string, problem: string): ConnectError {
-  return new ConnectError(`${field}: ${problem}`, Code.InvalidArgument);
-}
 
 export function checkTenantId(tenantId: string): void {
   checkId("tenant_id", tenantId);
@@ -87,17 +82,12 @@ export function checkUpsertItem(req: UpsertItemRequest): void {
   req.imageUrls.forEach((url, i) => checkHttpUrl(`image_urls[${i}]`, url));
 }
 
-export function checkUpsertStorePrice(req: UpsertStorePriceRequest): void {
+/** Returns the (present) price. */
+export function checkUpsertStorePrice(req: UpsertStorePriceRequest): Money {
   checkStoreScope(req);
   checkItemCode("item_code", req.itemCode);
   checkMoney("price", req.price);
-}
-
-function checkId(field: string, value: string): void {
-  if (value === "") throw invalid(field, "is required");
-  if (!idPattern.test(value)) {
-    throw invalid(field, `must be 1-32 letters, digits, '_' or '-', got ${quote(value)}`);
-  }
+  return req.price;
 }
 
 function checkRequiredText(field: string, value: string, max: number): void {
@@ -105,11 +95,7 @@ function checkRequiredText(field: string, value: string, max: number): void {
   checkLength(field, value, max);
 }
 
-function checkLength(field: string, value: string, max: number): void {
-  if ([...value].length > max) throw invalid(field, `must be at most ${max} characters, got ${[...value].length}`);
-}
-
-function checkMoney(field: string, money: Money | undefined): asserts money is Money {
+export function checkMoney(field: string, money: Money | undefined): asserts money is Money {
   if (money === undefined) throw invalid(field, "is required");
   if (money.amount < 0n) throw invalid(`${field}.amount`, `must not be negative, got ${money.amount}`);
   if (!currencyPattern.test(money.currencyCode)) {
@@ -126,9 +112,4 @@ function checkHttpUrl(field: string, value: string): void {
   }
   if (url.protocol !== "https:" && url.protocol !== "http:") throw invalid(field, "must be an http(s) URL");
   if (value.length > 2048) throw invalid(field, "must be at most 2048 characters");
-}
-
-// Echo at most a short prefix of what the client sent: errors end up in logs.
-function quote(value: string): string {
-  return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
 }

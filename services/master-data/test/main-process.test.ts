@@ -1,7 +1,7 @@
-import { spawn, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
+import { spawnService, type ServiceProcess } from "@pos/common/testing/spawn-service.js";
 import { ItemService } from "@pos/gen/pos/masterdata/v1/item_service_pb.js";
 import { afterEach, describe, expect, it } from "vitest";
 
@@ -9,65 +9,23 @@ import { afterEach, describe, expect, it } from "vitest";
 // catalogue, serving, and a prompt, clean shutdown on SIGTERM.
 const main = fileURLToPath(new URL("../src/main.ts", import.meta.url));
 
-interface Proc {
-  child: ChildProcess;
-  output: () => string;
-  exited: Promise<number | null>;
-  waitFor(pattern: RegExp, timeoutMs?: number): Promise<RegExpMatchArray>;
+const running: ServiceProcess[] = [];
+
+function startMain(env: Record<string, string>): ServiceProcess {
+  const p = spawnService(main, { MASTER_DATA_PORT: "0", ...env });
+  running.push(p);
+  return p;
 }
 
-const running: Proc[] = [];
-
-function startMain(env: Record<string, string>): Proc {
-  const child = spawn(process.execPath, ["--import", "tsx", main], {
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, MASTER_DATA_PORT: "0", ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let out = "";
-  const listeners = new Set<() => void>();
-  const onData = (b: Buffer) => {
-    out += b.toString();
-    for (const l of listeners) l();
-  };
-  child.stdout!.on("data", onData);
-  child.stderr!.on("data", onData);
-  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
-  const proc: Proc = {
-    child,
-    output: () => out,
-    exited,
-    waitFor: (pattern, timeoutMs = 15_000) =>
-      new Promise((resolve, reject) => {
-        const check = () => {
-          const m = out.match(pattern);
-          if (m) {
-            listeners.delete(check);
-            clearTimeout(timer);
-            resolve(m);
-          }
-        };
-        const timer = setTimeout(() => {
-          listeners.delete(check);
-          reject(new Error(`timed out waiting for ${pattern}; output so far:\n${out}`));
-        }, timeoutMs);
-        listeners.add(check);
-        void exited.then(() => setTimeout(check, 10));
-        check();
-      }),
-  };
-  running.push(proc);
-  return proc;
-}
-
-afterEach(() => {
-  for (const p of running.splice(0)) if (p.child.exitCode === null) p.child.kill("SIGKILL");
+afterEach(async () => {
+  await Promise.all(running.splice(0).map((p) => p.stop("SIGKILL")));
 });
 
 describe("master-data process (src/main.ts)", () => {
   it("starts on the embedded defaults, serves the demo catalogue, stops cleanly on SIGTERM", async () => {
     const p = startMain({});
     await p.waitFor(/demo catalogue loaded/);
-    const [, port] = await p.waitFor(/Server listening at http:\/\/127\.0\.0\.1:(\d+)/);
+    const port = await p.port();
     await p.waitFor(/master-data serving ItemService on one port/);
     const client = createClient(ItemService, createGrpcTransport({ baseUrl: `http://127.0.0.1:${port}` }));
     const { item } = await client.getItemDetail({ tenantId: "T0001", storeCode: "S0001", itemCode: "ITEM9999" });

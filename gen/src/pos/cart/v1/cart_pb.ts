@@ -313,7 +313,7 @@ export const CartSchema: GenMessage<Cart> = /*@__PURE__*/
 
 /**
  * Where a sale is in its life. Allowed moves:
- * IDLE → ENTERING_ITEM (first line) → PAYING (Subtotal or first payment)
+ * IDLE → ENTERING_ITEM (first line) → PAYING (Subtotal)
  * → COMPLETED (Bill); any state before COMPLETED → CANCELLED (CancelCart).
  * PAYING → ENTERING_ITEM when lines change again, only before any payment.
  *

@@ -1,0 +1,24 @@
+import type { FastifyInstance } from "fastify";
+import { createConnectApp } from "@pos/common/connect-app.js";
+import type { ServerSettings } from "@pos/common/server-config.js";
+import { CartService } from "@pos/gen/pos/cart/v1/cart_service_pb.js";
+import { createCartService, type CartServiceDeps } from "./cart-service.js";
+
+/** The cart HTTP app: CartService on one port, over every protocol. */
+export async function createCartApp(
+  deps: CartServiceDeps,
+  settings: Pick<ServerSettings, "logLevel" | "logRequests" | "readMaxBytes" | "tls">,
+): Promise<FastifyInstance> {
+  const app = await createConnectApp({
+    serviceName: "cart",
+    routes: (router) => router.service(CartService, createCartService(deps)),
+    ...settings,
+  });
+  // What cart sees of master-data (calls, retries, cache, breaker, latency): for operators and the bench.
+  app.get("/stats/master-data", async () => jsonSafe(deps.items.stats()));
+  return app;
+}
+
+function jsonSafe(value: object): unknown {
+  return JSON.parse(JSON.stringify(value, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v)));
+}

@@ -1,0 +1,50 @@
+import { createEnvReader, type Env } from "@pos/common/env-config.js";
+import { readMongoSettings, readServerSettings, type ServerSettings } from "@pos/common/server-config.js";
+import { checkTransportConfig, type MasterDataTransportConfig } from "./master-data/transport.js";
+
+export interface CartConfig extends ServerSettings {
+  masterData: MasterDataTransportConfig & {
+    timeoutMs: number;
+    retryAttempts: number;
+    breakerFailures: number;
+    breakerOpenMs: number;
+    cacheTtlMs: number;
+    cacheMaxEntries: number;
+  };
+  /** Unset: the embedded in-memory cart store. */
+  redisUrl: string | undefined;
+  redisTimeoutMs: number;
+  cartTtlSeconds: number;
+  /** Transaction log; unset: embedded in-memory. */
+  mongodbUri: string | undefined;
+  mongodbTimeoutMs: number;
+}
+
+export function readCartConfig(env: Env): CartConfig {
+  const r = createEnvReader(env);
+  const config: CartConfig = {
+    ...readServerSettings(r, "CART_PORT", 8003),
+    ...readMongoSettings(r),
+    masterData: {
+      url: r.url("MASTER_DATA_URL", "http://127.0.0.1:8002", ["http:", "https:"]).toString().replace(/\/$/, ""),
+      protocol: r.oneOf("MASTER_DATA_PROTOCOL", "grpc", ["connect", "grpc", "grpc-web"]),
+      httpVersion: r.oneOf("MASTER_DATA_HTTP_VERSION", "2", ["1.1", "2"]),
+      format: r.oneOf("MASTER_DATA_FORMAT", "binary", ["binary", "json"]),
+      timeoutMs: r.int("MASTER_DATA_TIMEOUT_MS", 3000, 10, 120_000),
+      retryAttempts: r.int("MASTER_DATA_RETRY_ATTEMPTS", 3, 1, 10),
+      breakerFailures: r.int("MASTER_DATA_BREAKER_FAILURES", 5, 1, 1000),
+      breakerOpenMs: r.int("MASTER_DATA_BREAKER_OPEN_MS", 5000, 10, 600_000),
+      cacheTtlMs: r.int("ITEM_CACHE_TTL_MS", 30_000, 0, 86_400_000),
+      cacheMaxEntries: r.int("ITEM_CACHE_MAX_ENTRIES", 10_000, 0, 1_000_000),
+    },
+    redisUrl: r.optionalString("REDIS_URL"),
+    redisTimeoutMs: r.int("REDIS_TIMEOUT_MS", 1000, 10, 60_000),
+    cartTtlSeconds: r.int("CART_TTL_SECONDS", 36_000, 1, 30 * 86_400),
+  };
+  if (config.redisUrl !== undefined && !/^rediss?:\/\//.test(config.redisUrl)) {
+    r.problem(`REDIS_URL must start with redis:// or rediss://, got "${config.redisUrl}"`);
+  }
+  for (const problem of checkTransportConfig(config.masterData)) r.problem(problem);
+  r.done();
+  return config;
+}

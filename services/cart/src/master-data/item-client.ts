@@ -1,0 +1,334 @@
+import { Code, ConnectError, createClient, type Transport } from "@connectrpc/connect";
+import type { Item } from "@pos/gen/pos/masterdata/v1/item_pb.js";
+import { ItemService } from "@pos/gen/pos/masterdata/v1/item_service_pb.js";
+import type { Tax } from "@pos/gen/pos/masterdata/v1/tax_pb.js";
+import {
+  type BreakerState,
+  type CircuitBreakerOptions,
+  classifyByCode,
+  createCircuitBreaker,
+  isCircuitOpenError,
+} from "./circuit-breaker.js";
+import { createItemCache, type ItemCacheOptions, itemKey } from "./item-cache.js";
+import { createLatencyHistogram, type LatencySummary } from "./latency-histogram.js";
+import { createRetrier, type RetryOptions } from "./retry.js";
+
+/** Who asks: items are priced per store, and master-data logs the terminal. */
+export interface ItemScope {
+  tenantId: string;
+  storeCode: string;
+  terminalId: string;
+}
+
+/** The caller's own limits, e.g. a cart handler's `HandlerContext.signal` and `timeoutMs()`. */
+export interface CallOptions {
+  signal?: AbortSignal | undefined;
+  timeoutMs?: number | undefined;
+}
+
+export interface ItemLookup {
+  /** Found items by code. Shared with the cache: treat them as read-only. */
+  items: Map<string, Item>;
+  /** Requested codes master-data does not know, in request order. */
+  notFound: string[];
+}
+
+export interface ItemClientStats {
+  /** RPCs started (one per BatchGetItemDetails chunk or ListTaxes), retries not included. */
+  calls: number;
+  /** Extra attempts sent by the retrier. */
+  retries: number;
+  /** Item codes and tax lists answered from the cache. */
+  cacheHits: number;
+  /** Item codes and tax lists not in the cache (fetched or joined to an in-flight fetch). */
+  cacheMisses: number;
+  /** Lookups that joined another caller's in-flight fetch instead of sending their own. */
+  coalesced: number;
+  breaker: BreakerState;
+  /** Times the breaker opened, and calls it failed fast. */
+  breakerOpened: number;
+  breakerRejected: number;
+  /** Tokens left in the retry budget (retries stop at half). */
+  retryTokens: number;
+  /** Latency of every attempt that reached the network, as seen from cart. */
+  latency: LatencySummary;
+}
+
+export interface ItemClient {
+  getItems(scope: ItemScope, codes: readonly string[], call?: CallOptions): Promise<ItemLookup>;
+  getTaxes(tenantId: string, call?: CallOptions): Promise<readonly Tax[]>;
+  stats(): ItemClientStats;
+}
+
+export interface ItemClientOptions {
+  /** Longest a single attempt may take (MASTER_DATA_TIMEOUT_MS); a caller's shorter deadline wins. */
+  timeoutMs?: number;
+  retry?: RetryOptions;
+  breaker?: CircuitBreakerOptions;
+  /** The item cache (TTL 30 s, 10,000 entries by default). */
+  cache?: ItemCacheOptions;
+  /** How long a tenant's tax list is reused. */
+  taxTtlMs?: number;
+  /** Codes per BatchGetItemDetails; master-data accepts up to 500. */
+  batchSize?: number;
+  now?: () => number;
+}
+
+const defaults = { timeoutMs: 3_000, taxTtlMs: 5 * 60_000, batchSize: 500 };
+
+/** Errors caused by the caller that owned a shared fetch; someone who joined that fetch tries again. */
+const ownerLeft = new WeakSet<ConnectError>();
+
+/**
+ * THE master-data repository: one generated client, whichever protocol the transport speaks.
+ * Cache → coalescing → one batch call per chunk → retry → breaker → network. Create it once per
+ * process: the breaker, the retry budget and the cache only work when shared by all calls.
+ */
+export function createItemClient(transport: Transport, options: ItemClientOptions = {}): ItemClient {
+  const now = options.now ?? Date.now;
+  const timeoutMs = options.timeoutMs ?? defaults.timeoutMs;
+  const batchSize = options.batchSize ?? defaults.batchSize;
+  if (!(timeoutMs > 0)) throw new RangeError(`master-data timeoutMs must be > 0, got ${timeoutMs}`);
+  if (!Number.isInteger(batchSize) || batchSize < 1) {
+    throw new RangeError(`master-data batchSize must be an integer >= 1, got ${batchSize}`);
+  }
+  const client = createClient(ItemService, transport);
+  const retrier = createRetrier({ now, ...options.retry });
+  const breaker = createCircuitBreaker({ name: "master-data", now, ...options.breaker });
+  const items = createItemCache<Item>({ now, ...options.cache });
+  const taxes = createItemCache<readonly Tax[]>({ now, ttlMs: options.taxTtlMs ?? defaults.taxTtlMs, maxEntries: 1_000 });
+  const itemsInFlight = new Map<string, Promise<Item | undefined>>();
+  const taxesInFlight = new Map<string, Promise<readonly Tax[]>>();
+  const latency = createLatencyHistogram();
+  const counters = { calls: 0, retries: 0, cacheHits: 0, cacheMisses: 0, coalesced: 0 };
+
+  /** One RPC with timeout, retries and the breaker; errors leave it mapped for cart's callers. */
+  async function invoke<T>(
+    send: (options: { signal?: AbortSignal | undefined; timeoutMs: number }) => Promise<T>,
+    call: CallOptions,
+  ): Promise<T> {
+    counters.calls++;
+    const deadline = call.timeoutMs === undefined ? undefined : now() + call.timeoutMs;
+    // Whether the last attempt's timeout was the caller's remaining time rather than ours.
+    let callerBound = false;
+    const isCallerDeadline = (err: ConnectError): boolean => callerBound && err.code === Code.DeadlineExceeded;
+    try {
+      return await retrier.run(
+        () => {
+          const remaining = deadline === undefined ? Infinity : deadline - now();
+          callerBound = remaining <= timeoutMs;
+          if (remaining <= 0) {
+            return Promise.reject(new ConnectError("deadline of the caller passed", Code.DeadlineExceeded));
+          }
+          return breaker.run(
+            async () => {
+              const started = performance.now();
+              try {
+                return await send({ signal: call.signal, timeoutMs: Math.min(timeoutMs, remaining) });
+              } finally {
+                latency.record(performance.now() - started);
+              }
+            },
+            // Running out of the caller's time says nothing about master-data's health.
+            (e) => (isCallerDeadline(ConnectError.from(e)) ? "ignore" : classifyByCode(e)),
+          );
+        },
+        {
+          idempotent: true,
+          signal: call.signal,
+          deadline,
+          isFinal: (err) => isCircuitOpenError(err) || isCallerDeadline(err),
+          onRetry: () => counters.retries++,
+        },
+      );
+    } catch (e) {
+      const err = ConnectError.from(e);
+      if (call.signal?.aborted) {
+        const reason = ConnectError.from(call.signal.reason);
+        throw callerLeft(
+          reason.code === Code.DeadlineExceeded ? Code.DeadlineExceeded : Code.Canceled,
+          `master-data call abandoned: the caller went away (${reason.rawMessage})`,
+        );
+      }
+      if (isCallerDeadline(err)) {
+        throw callerLeft(Code.DeadlineExceeded, `master-data did not answer within the caller's deadline (${call.timeoutMs} ms)`);
+      }
+      throw toClientError(err, timeoutMs);
+    }
+  }
+
+  async function fetchChunk(scope: ItemScope, codes: string[], call: CallOptions): Promise<Map<string, Item>> {
+    const res = await invoke(
+      (o) =>
+        client.batchGetItemDetails(
+          { tenantId: scope.tenantId, storeCode: scope.storeCode, terminalId: scope.terminalId, itemCodes: codes },
+          o,
+        ),
+      call,
+    );
+    const found = new Map<string, Item>();
+    for (const item of res.items) {
+      found.set(item.itemCode, item);
+      items.set(itemKey(scope.tenantId, scope.storeCode, item.itemCode), item);
+    }
+    return found;
+  }
+
+  async function lookup(scope: ItemScope, codes: readonly string[], call: CallOptions, mayRejoin: boolean): Promise<ItemLookup> {
+    const unique = [...new Set(codes)];
+    const results = new Map<string, Item | undefined>();
+    const waits: Promise<void>[] = [];
+    const toFetch: string[] = [];
+    for (const code of unique) {
+      const key = itemKey(scope.tenantId, scope.storeCode, code);
+      const cached = items.get(key);
+      if (cached !== undefined) {
+        counters.cacheHits++;
+        results.set(code, cached);
+        continue;
+      }
+      counters.cacheMisses++;
+      const pending = itemsInFlight.get(key);
+      if (pending === undefined) {
+        toFetch.push(code);
+        continue;
+      }
+      counters.coalesced++;
+      waits.push(
+        join(pending, call, mayRejoin, async () => (await lookup(scope, [code], call, false)).items.get(code)).then(
+          (item) => void results.set(code, item),
+        ),
+      );
+    }
+    for (let i = 0; i < toFetch.length; i += batchSize) {
+      const chunk = toFetch.slice(i, i + batchSize);
+      const fetched = fetchChunk(scope, chunk, call);
+      for (const code of chunk) {
+        const key = itemKey(scope.tenantId, scope.storeCode, code);
+        const one = fetched.then((found) => found.get(code));
+        // Joiners handle their own rejections; this only keeps an unjoined one from being "unhandled".
+        one.catch(() => {});
+        itemsInFlight.set(key, one);
+        void one.finally(() => {
+          if (itemsInFlight.get(key) === one) itemsInFlight.delete(key);
+        }).catch(() => {});
+      }
+      waits.push(fetched.then((found) => chunk.forEach((code) => results.set(code, found.get(code)))));
+    }
+    await Promise.all(waits);
+
+    const out: ItemLookup = { items: new Map(), notFound: [] };
+    for (const code of unique) {
+      const item = results.get(code);
+      if (item === undefined) out.notFound.push(code);
+      else out.items.set(code, item);
+    }
+    return out;
+  }
+
+  async function fetchTaxes(tenantId: string, call: CallOptions, mayRejoin: boolean): Promise<readonly Tax[]> {
+    const cached = taxes.get(tenantId);
+    if (cached !== undefined) {
+      counters.cacheHits++;
+      return cached;
+    }
+    counters.cacheMisses++;
+    const pending = taxesInFlight.get(tenantId);
+    if (pending !== undefined) {
+      counters.coalesced++;
+      return join(pending, call, mayRejoin, () => fetchTaxes(tenantId, call, false));
+    }
+    const fetched = invoke((o) => client.listTaxes({ tenantId }, o), call).then((res) => {
+      taxes.set(tenantId, res.taxes);
+      return res.taxes as readonly Tax[];
+    });
+    taxesInFlight.set(tenantId, fetched);
+    void fetched.finally(() => taxesInFlight.delete(tenantId)).catch(() => {});
+    return fetched;
+  }
+
+  return {
+    async getItems(scope, codes, call = {}) {
+      if (codes.length === 0) return { items: new Map(), notFound: [] };
+      return lookup(scope, codes, call, true);
+    },
+    getTaxes(tenantId, call = {}) {
+      return fetchTaxes(tenantId, call, true);
+    },
+    stats() {
+      const b = breaker.snapshot();
+      return {
+        ...counters,
+        breaker: b.state,
+        breakerOpened: b.opened,
+        breakerRejected: b.rejected,
+        retryTokens: retrier.budget.tokens(),
+        latency: latency.summary(),
+      };
+    },
+  };
+}
+
+function callerLeft(code: Code, message: string): ConnectError {
+  const err = new ConnectError(message, code);
+  ownerLeft.add(err);
+  return err;
+}
+
+/**
+ * Waits for another caller's fetch, within this caller's own signal and deadline. If that fetch
+ * failed only because its owner left, this caller fetches for itself (once).
+ */
+function join<T>(pending: Promise<T>, call: CallOptions, mayRejoin: boolean, again: () => Promise<T>): Promise<T> {
+  const mine = pending.catch((e: unknown) => {
+    if (mayRejoin && e instanceof ConnectError && ownerLeft.has(e) && call.signal?.aborted !== true) return again();
+    throw e;
+  });
+  if (call.signal === undefined && call.timeoutMs === undefined) return mine;
+  const { signal, timeoutMs } = call;
+  return new Promise<T>((resolve, reject) => {
+    const finish = (settle: () => void): void => {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", onAbort);
+      settle();
+    };
+    const onAbort = (): void =>
+      finish(() => reject(new ConnectError("master-data call abandoned: the caller went away", Code.Canceled)));
+    const onTimeout = (): void =>
+      finish(() =>
+        reject(
+          new ConnectError(`master-data did not answer within the caller's deadline (${timeoutMs} ms)`, Code.DeadlineExceeded),
+        ),
+      );
+    const timer = timeoutMs === undefined ? undefined : setTimeout(onTimeout, timeoutMs);
+    if (signal?.aborted) return onAbort();
+    signal?.addEventListener("abort", onAbort, { once: true });
+    mine.then(
+      (v) => finish(() => resolve(v)),
+      (e: unknown) => finish(() => reject(e)),
+    );
+  });
+}
+
+/** Maps once, at the edge of the client: callers see NotFound, Unavailable or Internal, never transport text. */
+function toClientError(err: ConnectError, timeoutMs: number): ConnectError {
+  if (isCircuitOpenError(err)) return err;
+  switch (err.code) {
+    case Code.NotFound:
+      return new ConnectError(err.rawMessage, Code.NotFound);
+    case Code.DeadlineExceeded:
+      return new ConnectError(`master-data unavailable: no answer within ${timeoutMs} ms`, Code.Unavailable);
+    case Code.Unavailable:
+      return new ConnectError(`master-data unavailable: ${firstLine(err.rawMessage)}`, Code.Unavailable);
+    case Code.Canceled:
+      // Not our caller's doing (that is handled before): the stream was reset, e.g. by a closing server.
+      return new ConnectError("master-data unavailable: the call was canceled by the server", Code.Unavailable);
+    default:
+      return new ConnectError(`master-data call failed (${Code[err.code]})`, Code.Internal);
+  }
+}
+
+function firstLine(text: string): string {
+  const line = text.split("\n", 1)[0] ?? "";
+  return line.length > 120 ? `${line.slice(0, 117)}...` : line;
+}

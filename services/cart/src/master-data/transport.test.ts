@@ -1,0 +1,43 @@
+import { describe, expect, it } from "vitest";
+import { checkTransportConfig, createMasterDataTransport, type MasterDataTransportConfig } from "./transport.js";
+
+const good: MasterDataTransportConfig = { url: "http://127.0.0.1:8002", protocol: "grpc", httpVersion: "2", format: "binary" };
+
+describe("master-data transport config", () => {
+  it.each([
+    ["connect", "1.1", "json"],
+    ["connect", "1.1", "binary"],
+    ["connect", "2", "binary"],
+    ["grpc", "2", "binary"],
+    ["grpc-web", "1.1", "binary"],
+    ["grpc-web", "2", "json"],
+  ] as const)("accepts %s over HTTP/%s (%s)", (protocol, httpVersion, format) => {
+    expect(checkTransportConfig({ ...good, protocol, httpVersion, format })).toEqual([]);
+    const t = createMasterDataTransport({ ...good, protocol, httpVersion, format });
+    expect(t.describe).toBe(`${protocol} over HTTP/${httpVersion} (${format}) to http://127.0.0.1:8002`);
+    t.close();
+  });
+
+  it("rejects gRPC over HTTP/1.1 at start-up with a clear error", () => {
+    const bad = { ...good, httpVersion: "1.1" } as const;
+    expect(checkTransportConfig(bad)).toEqual([expect.stringMatching(/grpc needs HTTP\/2/)]);
+    expect(() => createMasterDataTransport(bad)).toThrow(/invalid master-data transport config: .*grpc needs HTTP\/2/);
+  });
+
+  it("reports every problem at once", () => {
+    const problems = checkTransportConfig({
+      url: "ftp//nowhere",
+      protocol: "soap",
+      httpVersion: "3",
+      format: "xml",
+    } as unknown as MasterDataTransportConfig);
+    expect(problems).toHaveLength(4);
+    expect(problems.join("\n")).toMatch(/url.*protocol.*HTTP version.*format/s);
+  });
+
+  it("rejects a non-HTTP URL", () => {
+    expect(checkTransportConfig({ ...good, url: "redis://localhost:6379" })).toEqual([
+      expect.stringMatching(/must use http:\/\/ or https:\/\//),
+    ]);
+  });
+});

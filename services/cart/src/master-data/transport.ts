@@ -1,0 +1,131 @@
+import http from "node:http";
+import https from "node:https";
+import type { Transport } from "@connectrpc/connect";
+import {
+  Http2SessionManager,
+  createConnectTransport,
+  createGrpcTransport,
+  createGrpcWebTransport,
+} from "@connectrpc/connect-node";
+
+export const protocols = ["connect", "grpc", "grpc-web"] as const;
+export const httpVersions = ["1.1", "2"] as const;
+export const formats = ["binary", "json"] as const;
+
+export type MasterDataProtocol = (typeof protocols)[number];
+export type HttpVersion = (typeof httpVersions)[number];
+export type WireFormat = (typeof formats)[number];
+
+export interface MasterDataTransportConfig {
+  /** Base URL of master-data, e.g. http://127.0.0.1:8002 */
+  url: string;
+  protocol: MasterDataProtocol;
+  httpVersion: HttpVersion;
+  format: WireFormat;
+}
+
+/** Connection tuning; the defaults suit one cart process talking to one master-data. */
+export interface ConnectionOptions {
+  /** HTTP/1.1: most sockets open to master-data at once; more calls queue in the agent. */
+  maxSockets?: number;
+  /** HTTP/2: PING a session this often while it has streams, to find a dead peer before a call does. */
+  pingIntervalMs?: number;
+  /** HTTP/2: a PING unanswered this long kills the session (a new one is opened on the next call). */
+  pingTimeoutMs?: number;
+  /** HTTP/2: close the session after this long without a call. */
+  idleConnectionTimeoutMs?: number;
+}
+
+export interface MasterDataTransport {
+  transport: Transport;
+  /** One line for the start-up log, e.g. "grpc over HTTP/2 (binary) to http://127.0.0.1:8002". */
+  describe: string;
+  /** Closes the connections; the transport must not be used afterwards. */
+  close(): void;
+}
+
+const connectionDefaults = {
+  maxSockets: 64,
+  pingIntervalMs: 30_000,
+  pingTimeoutMs: 10_000,
+  idleConnectionTimeoutMs: 5 * 60_000,
+} satisfies Required<ConnectionOptions>;
+
+/**
+ * Every problem with a transport config, as one sentence each (empty when fine), so the config
+ * module can report them all at start-up instead of one per restart.
+ */
+export function checkTransportConfig(config: MasterDataTransportConfig): string[] {
+  const problems: string[] = [];
+  let url: URL | undefined;
+  try {
+    url = new URL(config.url);
+  } catch {
+    problems.push(`master-data url must be an absolute http:// or https:// URL, got "${config.url}"`);
+  }
+  if (url !== undefined && url.protocol !== "http:" && url.protocol !== "https:") {
+    problems.push(`master-data url must use http:// or https://, got "${config.url}"`);
+  }
+  if (!includes(protocols, config.protocol)) {
+    problems.push(`master-data protocol must be one of ${protocols.join(", ")}, got "${config.protocol}"`);
+  }
+  if (!includes(httpVersions, config.httpVersion)) {
+    problems.push(`master-data HTTP version must be one of ${httpVersions.join(", ")}, got "${config.httpVersion}"`);
+  }
+  if (!includes(formats, config.format)) {
+    problems.push(`master-data format must be one of ${formats.join(", ")}, got "${config.format}"`);
+  }
+  if (config.protocol === "grpc" && config.httpVersion === "1.1") {
+    problems.push(
+      "master-data protocol grpc needs HTTP/2 (gRPC uses HTTP/2 trailers): set the HTTP version to 2, or use connect or grpc-web over HTTP/1.1",
+    );
+  }
+  return problems;
+}
+
+/**
+ * The ONE place in cart that knows protocols: config → Transport. Connections are made once,
+ * here, and shared by every call: one HTTP/2 session, or one keep-alive agent for HTTP/1.1.
+ */
+export function createMasterDataTransport(
+  config: MasterDataTransportConfig,
+  connection: ConnectionOptions = {},
+): MasterDataTransport {
+  const problems = checkTransportConfig(config);
+  if (problems.length > 0) {
+    throw new Error(`invalid master-data transport config: ${problems.join("; ")}`);
+  }
+  const tuning = { ...connectionDefaults, ...connection };
+  const baseUrl = config.url.replace(/\/+$/, "");
+  const useBinaryFormat = config.format === "binary";
+  const describe = `${config.protocol} over HTTP/${config.httpVersion} (${config.format}) to ${baseUrl}`;
+
+  if (config.httpVersion === "2") {
+    // Ours, not the transport's implicit one, so that close() can end it.
+    const sessionManager = new Http2SessionManager(baseUrl, {
+      pingIntervalMs: tuning.pingIntervalMs,
+      pingTimeoutMs: tuning.pingTimeoutMs,
+      idleConnectionTimeoutMs: tuning.idleConnectionTimeoutMs,
+    });
+    const options = { baseUrl, httpVersion: "2" as const, useBinaryFormat, sessionManager };
+    const transport =
+      config.protocol === "grpc"
+        ? createGrpcTransport(options)
+        : config.protocol === "grpc-web"
+          ? createGrpcWebTransport(options)
+          : createConnectTransport(options);
+    return { transport, describe, close: () => sessionManager.abort() };
+  }
+
+  const agentOptions = { keepAlive: true, maxSockets: tuning.maxSockets };
+  const agent = baseUrl.startsWith("https:") ? new https.Agent(agentOptions) : new http.Agent(agentOptions);
+  const options = { baseUrl, httpVersion: "1.1" as const, useBinaryFormat, nodeOptions: { agent } };
+  // checkTransportConfig has ruled out grpc over HTTP/1.1.
+  const transport =
+    config.protocol === "grpc-web" ? createGrpcWebTransport(options) : createConnectTransport(options);
+  return { transport, describe, close: () => agent.destroy() };
+}
+
+function includes<T extends string>(values: readonly T[], value: string): value is T {
+  return (values as readonly string[]).includes(value);
+}

@@ -1,0 +1,40 @@
+import { clone } from "@bufbuild/protobuf";
+import { CartSchema } from "@pos/gen/pos/cart/v1/cart_pb.js";
+import { type CartKey, cartKeyOf } from "./cart-store.js";
+import type { TransactionLog, TransactionRecord } from "./transaction-log.js";
+
+/** The embedded log: records in process memory, gone on restart. */
+export function createMemoryTransactionLog(): TransactionLog {
+  const records = new Map<string, TransactionRecord>();
+  const perStore = new Map<string, number>();
+
+  return {
+    async record(rec) {
+      const key = cartKeyOf(rec.cart);
+      const id = recordId(key);
+      if (records.has(id)) return { written: false };
+      records.set(id, { kind: rec.kind, cart: clone(CartSchema, rec.cart) });
+      const storeId = `${key.tenantId}\u0000${key.storeCode}`;
+      perStore.set(storeId, (perStore.get(storeId) ?? 0) + 1);
+      return { written: true };
+    },
+
+    async find(key) {
+      const rec = records.get(recordId(key));
+      return rec && { kind: rec.kind, cart: clone(CartSchema, rec.cart) };
+    },
+
+    async count(tenantId, storeCode) {
+      return perStore.get(`${tenantId}\u0000${storeCode}`) ?? 0;
+    },
+
+    async close() {
+      records.clear();
+      perStore.clear();
+    },
+  };
+}
+
+function recordId(key: CartKey): string {
+  return `${key.tenantId}\u0000${key.storeCode}\u0000${key.cartId}`;
+}

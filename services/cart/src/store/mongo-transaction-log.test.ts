@@ -1,0 +1,117 @@
+import { randomBytes } from "node:crypto";
+import { CartStatus } from "@pos/gen/pos/cart/v1/cart_pb.js";
+import { type Db, Long, MongoClient } from "mongodb";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { bigAmount, richCart } from "./cart-fixture.js";
+import {
+  collectionName,
+  connectMongoTransactionLog,
+  createMongoTransactionLog,
+  uniqueIndexName,
+} from "./mongo-transaction-log.js";
+import { dbNameFromUri } from "./mongo-errors.js";
+import { StoreUnavailableError } from "./store-errors.js";
+import { runTransactionLogContract } from "./transaction-log.contract.js";
+
+const uri = process.env["MONGODB_URI"];
+const notRun = process.env["MONGO_SUITE_NOT_RUN"];
+const timeoutMs = 10_000;
+
+if (uri === undefined || uri === "") {
+  if (notRun === undefined) {
+    // Fail, not skip: a silently skipped suite reads as a passing one.
+    it("needs a MongoDB-wire server", () => {
+      throw new Error("MONGODB_URI is unset: run `pnpm test`, which starts FerretDB");
+    });
+  } else {
+    // `pnpm test` could not start FerretDB and prints why at the end.
+    it.skip(`MongoDB transaction log: not run (${notRun})`, () => undefined);
+  }
+} else {
+  const dbName = `pos_cart_test_${randomBytes(4).toString("hex")}`;
+  let client: MongoClient;
+  let db: Db;
+
+  beforeAll(async () => {
+    client = await new MongoClient(uri, { serverSelectionTimeoutMS: timeoutMs, timeoutMS: timeoutMs }).connect();
+    db = client.db(dbName);
+  });
+
+  afterAll(async () => {
+    await db?.dropDatabase();
+    await client?.close();
+  });
+
+  // The log that main.ts uses: it owns its client.
+  runTransactionLogContract("mongodb", () => connectMongoTransactionLog(uri, { timeoutMs, dbName }));
+
+  describe("MongoDB transaction log", () => {
+    it("creates the unique index on start-up, and creating it again is harmless", async () => {
+      const first = await createMongoTransactionLog(db);
+      const second = await createMongoTransactionLog(db);
+      const indexes = await db.collection(collectionName).indexes();
+      expect(indexes.find((i) => i.name === uniqueIndexName)).toMatchObject({
+        key: { tenant_id: 1, store_code: 1, cart_id: 1 },
+        unique: true,
+      });
+      expect(indexes).toHaveLength(2); // _id + ours
+      await first.close();
+      await second.close();
+      // Not owned: closing the logs leaves the shared client usable.
+      expect(await db.collection(collectionName).countDocuments({ tenant_id: "none" })).toBe(0);
+    });
+
+    it("stores columns for reports: ids, kind, status, int64 totals and the cart as protobuf JSON", async () => {
+      const log = await createMongoTransactionLog(db);
+      const key = { tenantId: "T-doc", storeCode: "S001", cartId: "c-doc" };
+      const before = Date.now();
+      await log.record({ kind: "sale", cart: { ...richCart(key), status: CartStatus.COMPLETED, transactionNo: "42" } });
+      const doc = await db
+        .collection(collectionName)
+        .findOne({ tenant_id: "T-doc", cart_id: "c-doc" }, { promoteLongs: false });
+      expect(doc).toMatchObject({
+        tenant_id: "T-doc",
+        store_code: "S001",
+        cart_id: "c-doc",
+        terminal_id: "T01",
+        staff_id: "STAFF-7",
+        transaction_no: "42",
+        kind: "sale",
+        status: "CART_STATUS_COMPLETED",
+        currency_code: "JPY",
+      });
+      expect(doc?.["total_amount"]).toBeInstanceOf(Long);
+      expect((doc?.["total_amount"] as Long).toBigInt()).toBe(bigAmount * 3n);
+      expect((doc?.["paid_amount"] as Long).toBigInt()).toBe(bigAmount);
+      expect((doc?.["created_at"] as Date).getTime()).toBeGreaterThanOrEqual(before - 1);
+      expect(doc?.["cart"]).toMatchObject({ cartId: "c-doc", transactionNo: "42", status: "CART_STATUS_COMPLETED" });
+    });
+
+    it("fails fast with StoreUnavailableError when nothing listens", async () => {
+      const started = performance.now();
+      const error = await connectMongoTransactionLog("mongodb://127.0.0.1:1/x", { timeoutMs: 300 }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(performance.now() - started).toBeLessThan(2000);
+      expect(error).toBeInstanceOf(StoreUnavailableError);
+      expect((error as Error).message).toMatch(/^MongoDB unavailable: .*ECONNREFUSED/);
+      expect((error as Error).message).not.toMatch(/\n/);
+    });
+
+    it("maps an operation after the client went away to StoreUnavailableError", async () => {
+      const log = await connectMongoTransactionLog(uri, { timeoutMs: 300, dbName });
+      await log.close();
+      await expect(log.count("t", "s")).rejects.toBeInstanceOf(StoreUnavailableError);
+      await expect(log.record({ kind: "sale", cart: richCart({ tenantId: "t", storeCode: "s", cartId: "c" }) })).rejects.toBeInstanceOf(
+        StoreUnavailableError,
+      );
+    });
+
+    it("takes the database name from the URI path, else pos_cart", () => {
+      expect(dbNameFromUri("mongodb://127.0.0.1:27018/", "pos_cart")).toBe("pos_cart");
+      expect(dbNameFromUri("mongodb://127.0.0.1:27018", "pos_cart")).toBe("pos_cart");
+      expect(dbNameFromUri("mongodb://u:p@h1:1,h2:2/shop?replicaSet=rs", "pos_cart")).toBe("shop");
+    });
+  });
+}

@@ -1,0 +1,329 @@
+import { createHash } from "node:crypto";
+import { clone, fromJsonString, toJsonString } from "@bufbuild/protobuf";
+import { type Cart, CartSchema } from "@pos/gen/pos/cart/v1/cart_pb.js";
+import {
+  ClientClosedError,
+  ClientOfflineError,
+  ConnectionTimeoutError,
+  createClient,
+  ErrorReply,
+  ReconnectStrategyError,
+  type RedisClientType,
+  SocketClosedUnexpectedlyError,
+  SocketTimeoutError,
+  TimeoutError as RedisTimeoutError,
+} from "redis";
+import {
+  assertSameKey,
+  CartConflictError,
+  CartExistsError,
+  type CartKey,
+  type CartStore,
+  cartKeyOf,
+  defaultCartTtlSeconds,
+} from "./cart-store.js";
+import { shortReason, StoreTimeoutError, StoreUnavailableError } from "./store-errors.js";
+
+export interface RedisCartStoreOptions {
+  /** Default 36,000 (ten hours). */
+  ttlSeconds?: number;
+  /** Put before every key, e.g. "test:ab12:" to keep a test run's keys apart. Default "". */
+  keyPrefix?: string;
+  /** Bound for each command, its reply included. Default 2,000. */
+  timeoutMs?: number;
+  /** Tries of one update before CartConflictError. Default 100. */
+  maxUpdateAttempts?: number;
+  /**
+   * Longest an update waits behind the other updates of the same cart from this
+   * process. Default 10,000: a busy cart (100 concurrent adds) queues for
+   * longer than one command's bound, yet a silent Redis must not hold callers forever.
+   */
+  queueTimeoutMs?: number;
+}
+
+export interface ConnectRedisCartStoreOptions extends RedisCartStoreOptions {
+  /** Bound for connecting and for every command. */
+  timeoutMs: number;
+}
+
+/** The client type createRedisCartStore works on: what `createClient` from "redis" returns. */
+export type RedisCartClient = RedisClientType;
+
+/**
+ * Compare-and-set: SET only if the cart is still the one the caller read
+ * (compared by SHA-1, so the old value need not travel back). Replies 1 when
+ * written, nil when the cart is gone, else the newer value, which saves the
+ * retry a GET.
+ */
+const casScript = `
+local current = redis.call('GET', KEYS[1])
+if not current then return false end
+if redis.sha1hex(current) ~= ARGV[1] then return current end
+redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3])
+return 1
+`;
+const casSha = sha1(casScript);
+
+/** Redis error replies that mean "not now" rather than "wrong command". */
+const unavailableReplies = /^(LOADING|BUSY|MASTERDOWN|READONLY|OOM|TRYAGAIN|CLUSTERDOWN|NOREPLICAS|MISCONF)\b/;
+
+/**
+ * Connects to Redis and returns a store that owns the client: close() closes
+ * it. Fails with StoreUnavailableError when Redis cannot be reached within
+ * `timeoutMs` rather than retrying in the background: a wrong URL should stop
+ * start-up, not surface as the first cart's error.
+ */
+export async function connectRedisCartStore(url: string, options: ConnectRedisCartStoreOptions): Promise<CartStore> {
+  let everReady = false;
+  const client: RedisCartClient = createClient({
+    url,
+    // Commands fail at once while disconnected instead of queueing for a reconnect that may never come.
+    disableOfflineQueue: true,
+    socket: {
+      connectTimeout: options.timeoutMs,
+      reconnectStrategy: (retries, cause) =>
+        everReady ? Math.min(50 * 2 ** retries, 2000) + Math.floor(Math.random() * 100) : cause,
+    },
+  });
+  // Without a listener an 'error' event would crash the process; commands report failures themselves.
+  client.on("error", () => undefined);
+  client.on("ready", () => {
+    everReady = true;
+  });
+  try {
+    // connect() waits for the handshake too, which a server that accepts but never answers stalls forever.
+    await withTimeout(client.connect(), options.timeoutMs, () => noAnswer("connect", options.timeoutMs));
+  } catch (e) {
+    destroyQuietly(client);
+    throw toStoreError(e, "connect");
+  }
+  const store = createRedisCartStore(client, options);
+  return {
+    ...store,
+    close: async () => {
+      // close() waits for commands in flight; a stalled server must not stall shutdown.
+      await withTimeout(client.close(), options.timeoutMs, () => noAnswer("close", options.timeoutMs)).catch(() =>
+        destroyQuietly(client),
+      );
+    },
+  };
+}
+
+/**
+ * A store on a client the caller owns (close() leaves it open). Every command
+ * shares that one connection; concurrent updates pipeline on it.
+ *
+ * Updates are atomic by compare-and-set (see casScript), retried on a lost
+ * race. Updates of one cart from this process also wait for each other: each
+ * retry re-parses and re-serialises the cart, so N callers racing optimistically
+ * would burn O(N²) CPU, while in a queue each does its work once. Races with
+ * other processes remain, and compare-and-set settles those.
+ */
+export function createRedisCartStore(client: RedisCartClient, options: RedisCartStoreOptions = {}): CartStore {
+  const ttlSeconds = options.ttlSeconds ?? defaultCartTtlSeconds;
+  const keyPrefix = options.keyPrefix ?? "";
+  const timeoutMs = options.timeoutMs ?? 2000;
+  const maxAttempts = options.maxUpdateAttempts ?? 100;
+  const queueTimeoutMs = options.queueTimeoutMs ?? 10_000;
+
+  const redisKey = (key: CartKey): string => cartRedisKey(key, keyPrefix);
+
+  /** Runs one command under the time bound, with driver errors mapped. */
+  async function command<T>(what: string, run: () => Promise<T>): Promise<T> {
+    try {
+      return await withTimeout(run(), timeoutMs, () => noAnswer(what, timeoutMs));
+    } catch (e) {
+      throw toStoreError(e, what);
+    }
+  }
+
+  /** Tail of the queue of updates in flight, per key; the entry goes when the queue empties. */
+  const queues = new Map<string, Promise<void>>();
+
+  async function oneAtATime<T>(redisKey: string, run: () => Promise<T>): Promise<T> {
+    const previous = queues.get(redisKey);
+    let done = (): void => undefined;
+    const mine = new Promise<void>((resolve) => {
+      done = resolve;
+    });
+    const tail = previous === undefined ? mine : previous.then(() => mine);
+    queues.set(redisKey, tail);
+    try {
+      if (previous !== undefined) {
+        await withTimeout(
+          previous,
+          queueTimeoutMs,
+          () => new StoreTimeoutError(`Redis timed out: update queued behind others of the cart for ${queueTimeoutMs} ms`),
+        );
+      }
+      return await run();
+    } finally {
+      done();
+      if (queues.get(redisKey) === tail) queues.delete(redisKey);
+    }
+  }
+
+  async function compareAndSet(key: string, read: string, next: string): Promise<{ written: true } | { written: false; current: string | null }> {
+    const evalOptions = { keys: [key], arguments: [sha1(read), next, String(ttlSeconds)] };
+    const reply = await command("update", async () => {
+      try {
+        return await client.evalSha(casSha, evalOptions);
+      } catch (e) {
+        // A restarted or flushed Redis forgets scripts: send the body once, which caches it again.
+        if (e instanceof ErrorReply && e.message.startsWith("NOSCRIPT")) return client.eval(casScript, evalOptions);
+        throw e;
+      }
+    });
+    if (reply === 1) return { written: true };
+    if (reply === null || typeof reply === "string") return { written: false, current: reply };
+    throw new Error(`unexpected reply from the cart compare-and-set script: ${String(reply)}`);
+  }
+
+  return {
+    async create(cart) {
+      const key = cartKeyOf(cart);
+      const json = toJsonString(CartSchema, cart);
+      const reply = await command("create", () =>
+        client.set(redisKey(key), json, { condition: "NX", expiration: { type: "EX", value: ttlSeconds } }),
+      );
+      if (reply === null) throw new CartExistsError(key);
+    },
+
+    async get(key) {
+      const k = redisKey(key);
+      const raw = await command("get", () => client.get(k));
+      return raw === null ? undefined : parseCart(raw, k);
+    },
+
+    update(key, change) {
+      const k = redisKey(key);
+      return oneAtATime(k, async () => {
+        let raw = await command("get", () => client.get(k));
+        for (let attempt = 1; raw !== null; attempt++) {
+          const changed = change(parseCart(raw, k));
+          // Parsed again rather than reusing the argument: `change` may have mutated it.
+          if (changed === undefined) return parseCart(raw, k);
+          assertSameKey(key, changed);
+          const next = toJsonString(CartSchema, changed);
+          const result = await compareAndSet(k, raw, next);
+          // A copy, not `changed`: the caller may keep and mutate what `change` returned.
+          if (result.written) return clone(CartSchema, changed);
+          raw = result.current;
+          if (raw !== null) {
+            if (attempt >= maxAttempts) throw new CartConflictError(key, attempt);
+            // Full jitter: losers of one race must not all come back for the next one at the same moment.
+            await sleep(Math.random() * Math.min(2 ** attempt, 50));
+          }
+        }
+        return undefined;
+      });
+    },
+
+    async ttlSeconds(key) {
+      const k = redisKey(key);
+      return command("ttl", () => client.ttl(k));
+    },
+
+    // The caller owns the client (see connectRedisCartStore for a store that owns one).
+    close: async () => undefined,
+  };
+}
+
+/** Where a cart lives: `<prefix>cart:<tenant>:<store>:<cart id>`. */
+export function cartRedisKey(key: CartKey, keyPrefix = ""): string {
+  // Encoded so that a ':' inside a code cannot make two keys collide; plain codes stay as they are.
+  const parts = [key.tenantId, key.storeCode, key.cartId].map(encodeURIComponent);
+  return `${keyPrefix}cart:${parts.join(":")}`;
+}
+
+function parseCart(raw: string, redisKey: string): Cart {
+  try {
+    return fromJsonString(CartSchema, raw);
+  } catch (e) {
+    throw new Error(`the value at Redis key "${redisKey}" is not a cart: ${e instanceof Error ? e.message : String(e)}`);
+  }
+}
+
+/**
+ * node-redis's own per-command `timeout` stops counting once the command is
+ * written to the socket, so a server that stops answering would hang the
+ * caller: race the whole round trip against a timer instead. A command that
+ * times out may still run on the server later; the caller sees
+ * deadline-exceeded, which promises nothing about the outcome.
+ */
+async function withTimeout<T>(pending: Promise<T>, timeoutMs: number, onTimeout: () => Error): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(onTimeout()), timeoutMs);
+  });
+  // The loser of the race may still reject later; nobody awaits it any more.
+  pending.catch(() => undefined);
+  try {
+    return await Promise.race([pending, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * The one place node-redis errors become store errors. Error replies that are
+ * not about availability (a bug, a foreign key of another type) become a plain
+ * Error naming the operation, to surface as an internal error.
+ */
+export function toStoreError(e: unknown, what: string): unknown {
+  if (e instanceof StoreUnavailableError || e instanceof StoreTimeoutError) return e;
+  if (e instanceof RedisTimeoutError || e instanceof SocketTimeoutError) {
+    return new StoreTimeoutError(`Redis timed out: ${what}`, { cause: e });
+  }
+  if (e instanceof ErrorReply) {
+    if (unavailableReplies.test(e.message)) {
+      return new StoreUnavailableError(`Redis unavailable: ${shortReason(e.message)}`, { cause: e });
+    }
+    return new Error(`Redis rejected ${what}: ${shortReason(e.message)}`, { cause: e });
+  }
+  const reason = unavailableReason(e);
+  return reason === undefined ? e : new StoreUnavailableError(`Redis unavailable: ${reason}`, { cause: e });
+}
+
+function unavailableReason(e: unknown): string | undefined {
+  if (e instanceof ReconnectStrategyError) return unavailableReason(e.socketError) ?? "cannot connect";
+  if (e instanceof ConnectionTimeoutError) return "connection timed out";
+  if (e instanceof ClientOfflineError) return "disconnected (reconnecting)";
+  if (e instanceof ClientClosedError) return "client closed";
+  if (e instanceof SocketClosedUnexpectedlyError) return "connection lost";
+  if (e instanceof Error && "code" in e && typeof e.code === "string") {
+    const known: Record<string, string> = {
+      ECONNREFUSED: "connection refused",
+      ECONNRESET: "connection reset",
+      EPIPE: "connection reset",
+      ETIMEDOUT: "connection timed out",
+      EHOSTUNREACH: "host unreachable",
+      ENETUNREACH: "network unreachable",
+      ENOTFOUND: "host not found",
+      EAI_AGAIN: "host not found (DNS)",
+    };
+    return known[e.code] ?? (e.code.startsWith("E") ? shortReason(e.message) : undefined);
+  }
+  return undefined;
+}
+
+function noAnswer(what: string, timeoutMs: number): StoreTimeoutError {
+  return new StoreTimeoutError(`Redis timed out: no answer to ${what} within ${timeoutMs} ms`);
+}
+
+/** destroy() throws when the client already closed itself (a failed first connect does). */
+function destroyQuietly(client: RedisCartClient): void {
+  try {
+    client.destroy();
+  } catch {
+    // Already closed: nothing left to release.
+  }
+}
+
+function sha1(s: string): string {
+  return createHash("sha1").update(s, "utf8").digest("hex");
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

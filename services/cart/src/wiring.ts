@@ -1,0 +1,71 @@
+import type { ServerSettings } from "@pos/common/server-config.js";
+import type { CartConfig } from "./config.js";
+import { createItemClient, type ItemClient } from "./master-data/item-client.js";
+import { createMasterDataTransport } from "./master-data/transport.js";
+import type { CartStore } from "./store/cart-store.js";
+import { createMemoryCartStore } from "./store/memory-cart-store.js";
+import { createMemoryTransactionLog } from "./store/memory-transaction-log.js";
+import { connectMongoTransactionLog } from "./store/mongo-transaction-log.js";
+import { connectRedisCartStore } from "./store/redis-cart-store.js";
+import type { TransactionLog } from "./store/transaction-log.js";
+
+export interface CartDependencies {
+  carts: CartStore;
+  transactions: TransactionLog;
+  items: ItemClient;
+  /** For the start-up log: what was chosen. */
+  describe: { masterData: string; carts: string; transactions: string };
+  close(): Promise<void>;
+}
+
+/**
+ * Builds what the cart service talks to, ONCE per process: one transport (one
+ * HTTP/2 session or one keep-alive agent), one item client (so one breaker, one
+ * retry budget, one cache), one cart store, one transaction log.
+ */
+export async function openCartDependencies(config: Omit<CartConfig, keyof ServerSettings>): Promise<CartDependencies> {
+  const md = config.masterData;
+  const transport = createMasterDataTransport(md);
+  const items = createItemClient(transport.transport, {
+    timeoutMs: md.timeoutMs,
+    retry: { maxAttempts: md.retryAttempts },
+    breaker: { name: "master-data", failureThreshold: md.breakerFailures, openMs: md.breakerOpenMs },
+    cache: { ttlMs: md.cacheTtlMs, maxEntries: md.cacheMaxEntries },
+  });
+  const opened: { close(): Promise<void> | void }[] = [transport];
+  try {
+    const carts =
+      config.redisUrl === undefined
+        ? createMemoryCartStore({ ttlSeconds: config.cartTtlSeconds })
+        : await connectRedisCartStore(config.redisUrl, { ttlSeconds: config.cartTtlSeconds, timeoutMs: config.redisTimeoutMs });
+    opened.push(carts);
+    const transactions =
+      config.mongodbUri === undefined
+        ? createMemoryTransactionLog()
+        : await connectMongoTransactionLog(config.mongodbUri, { timeoutMs: config.mongodbTimeoutMs });
+    opened.push(transactions);
+    return {
+      carts,
+      transactions,
+      items,
+      describe: {
+        masterData: transport.describe,
+        carts: config.redisUrl === undefined ? "in-memory" : `redis (${redactUrl(config.redisUrl)}), TTL ${config.cartTtlSeconds} s`,
+        transactions: config.mongodbUri === undefined ? "in-memory" : `mongodb (${redactUrl(config.mongodbUri)})`,
+      },
+      close: () => closeAll(opened),
+    };
+  } catch (e) {
+    await closeAll(opened);
+    throw e;
+  }
+}
+
+async function closeAll(resources: { close(): Promise<void> | void }[]): Promise<void> {
+  await Promise.allSettled(resources.reverse().map((r) => r.close()));
+}
+
+// Never log a password that may sit in a connection URL.
+function redactUrl(url: string): string {
+  return url.replace(/\/\/[^@/]*@/, "//***@");
+}

@@ -1,0 +1,77 @@
+import { fileURLToPath } from "node:url";
+import type { AddressInfo } from "node:net";
+import { createClient, type Client } from "@connectrpc/connect";
+import { createGrpcTransport } from "@connectrpc/connect-node";
+import { spawnService, type ServiceProcess } from "@pos/common/testing/spawn-service.js";
+import { CartService } from "@pos/gen/pos/cart/v1/cart_service_pb.js";
+import type { FastifyInstance } from "fastify";
+import { createCartApp } from "../src/app.js";
+import type { CartConfig } from "../src/config.js";
+import type { MasterDataTransportConfig } from "../src/master-data/transport.js";
+import { openCartDependencies, type CartDependencies } from "../src/wiring.js";
+
+const masterDataMain = fileURLToPath(new URL("../../master-data/src/main.ts", import.meta.url));
+
+/** The real master-data process on the given port (0: any), demo catalogue, in-memory store. */
+export async function startMasterDataProcess(port = 0): Promise<{ proc: ServiceProcess; port: number; url: string }> {
+  const proc = spawnService(masterDataMain, { MASTER_DATA_PORT: String(port), LOG_LEVEL: "info" });
+  const actual = await proc.port(30_000);
+  return { proc, port: actual, url: `http://127.0.0.1:${actual}` };
+}
+
+export const redisUrl = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
+
+export interface RunningCart {
+  app: FastifyInstance;
+  deps: CartDependencies;
+  client: Client<typeof CartService>;
+  baseUrl: string;
+  close(): Promise<void>;
+}
+
+/** The cart service in this process on a real socket, talking to master-data over the given transport. */
+export async function startCart(
+  masterData: MasterDataTransportConfig,
+  overrides: Partial<Omit<CartConfig["masterData"], keyof MasterDataTransportConfig>> & { redisUrl?: string | undefined; mongodbUri?: string | undefined } = {},
+): Promise<RunningCart> {
+  const { redisUrl: redis, mongodbUri, ...md } = overrides;
+  const deps = await openCartDependencies({
+    masterData: {
+      ...masterData,
+      timeoutMs: 2000,
+      retryAttempts: 3,
+      breakerFailures: 5,
+      breakerOpenMs: 500,
+      cacheTtlMs: 30_000,
+      cacheMaxEntries: 10_000,
+      ...md,
+    },
+    redisUrl: "redisUrl" in overrides ? redis : redisUrl,
+    redisTimeoutMs: 1000,
+    cartTtlSeconds: 36_000,
+    mongodbUri: "mongodbUri" in overrides ? mongodbUri : process.env.MONGODB_URI,
+    mongodbTimeoutMs: 2000,
+  });
+  const app = await createCartApp(deps, { logLevel: "silent", logRequests: false, readMaxBytes: 1 << 20, tls: undefined });
+  await app.listen({ host: "127.0.0.1", port: 0 });
+  const baseUrl = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+  return {
+    app,
+    deps,
+    baseUrl,
+    client: createClient(CartService, createGrpcTransport({ baseUrl })),
+    async close() {
+      await app.close();
+      await deps.close();
+    },
+  };
+}
+
+/** The five ways cart can call master-data. */
+export const masterDataTransports: { name: string; config: (url: string) => MasterDataTransportConfig }[] = [
+  { name: "connect json http/1.1", config: (url) => ({ url, protocol: "connect", httpVersion: "1.1", format: "json" }) },
+  { name: "connect binary http/1.1", config: (url) => ({ url, protocol: "connect", httpVersion: "1.1", format: "binary" }) },
+  { name: "connect binary http/2", config: (url) => ({ url, protocol: "connect", httpVersion: "2", format: "binary" }) },
+  { name: "grpc http/2", config: (url) => ({ url, protocol: "grpc", httpVersion: "2", format: "binary" }) },
+  { name: "grpc-web binary http/1.1", config: (url) => ({ url, protocol: "grpc-web", httpVersion: "1.1", format: "binary" }) },
+];

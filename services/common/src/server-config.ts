@@ -1,0 +1,44 @@
+import { readFileSync } from "node:fs";
+import type { EnvReader } from "./env-config.js";
+
+/** What every service's HTTP side is configured with (see README: environment variables). */
+export interface ServerSettings {
+  host: string;
+  port: number;
+  logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
+  logRequests: boolean;
+  readMaxBytes: number;
+  tls: { cert: Buffer; key: Buffer } | undefined;
+}
+
+export function readServerSettings(r: EnvReader, portVariable: string, defaultPort: number): ServerSettings {
+  const settings: ServerSettings = {
+    host: r.string("HOST", "127.0.0.1"),
+    port: r.int(portVariable, defaultPort, 0, 65535),
+    logLevel: r.oneOf("LOG_LEVEL", "info", ["fatal", "error", "warn", "info", "debug", "trace", "silent"]),
+    logRequests: r.bool("LOG_REQUESTS", false),
+    readMaxBytes: r.int("READ_MAX_BYTES", 1024 * 1024, 1024, 64 * 1024 * 1024),
+    tls: undefined,
+  };
+  const certFile = r.optionalString("TLS_CERT_FILE");
+  const keyFile = r.optionalString("TLS_KEY_FILE");
+  if ((certFile === undefined) !== (keyFile === undefined)) {
+    r.problem("TLS_CERT_FILE and TLS_KEY_FILE must be set together (or neither, for cleartext)");
+  } else if (certFile !== undefined && keyFile !== undefined) {
+    try {
+      settings.tls = { cert: readFileSync(certFile), key: readFileSync(keyFile) };
+    } catch (e) {
+      r.problem(`cannot read TLS_CERT_FILE/TLS_KEY_FILE: ${(e as Error).message}`);
+    }
+  }
+  return settings;
+}
+
+/** MONGODB_URI (unset = embedded in-memory) and the bound on every MongoDB operation. */
+export function readMongoSettings(r: EnvReader): { mongodbUri: string | undefined; mongodbTimeoutMs: number } {
+  const mongodbUri = r.optionalString("MONGODB_URI");
+  if (mongodbUri !== undefined && !/^mongodb(\+srv)?:\/\//.test(mongodbUri)) {
+    r.problem(`MONGODB_URI must start with mongodb:// or mongodb+srv://, got "${mongodbUri}"`);
+  }
+  return { mongodbUri, mongodbTimeoutMs: r.int("MONGODB_TIMEOUT_MS", 2000, 50, 60_000) };
+}
