@@ -9,8 +9,7 @@ import {
   createMongoTransactionLog,
   uniqueIndexName,
 } from "./mongo-transaction-log.js";
-import { dbNameFromUri } from "./mongo-errors.js";
-import { StoreUnavailableError } from "./store-errors.js";
+import { StoreUnavailableError } from "@pos/common/store-errors.js";
 import { runTransactionLogContract } from "./transaction-log.contract.js";
 
 const uri = process.env["MONGODB_URI"];
@@ -106,12 +105,6 @@ if (uri === undefined || uri === "") {
       await expect(log.record({ kind: "sale", cart: richCart({ tenantId: "t", storeCode: "s", cartId: "c" }) })).rejects.toBeInstanceOf(
         StoreUnavailableError,
       );
-    });
-
-    it("takes the database name from the URI path, else pos_cart", () => {
-      expect(dbNameFromUri("mongodb://127.0.0.1:27018/", "pos_cart")).toBe("pos_cart");
-      expect(dbNameFromUri("mongodb://127.0.0.1:27018", "pos_cart")).toBe("pos_cart");
-      expect(dbNameFromUri("mongodb://u:p@h1:1,h2:2/shop?replicaSet=rs", "pos_cart")).toBe("shop");
     });
   });
 }

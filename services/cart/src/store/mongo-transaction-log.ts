@@ -2,7 +2,7 @@ import { fromJson, type JsonObject, toJson } from "@bufbuild/protobuf";
 import { type Cart, CartSchema, CartStatusSchema } from "@pos/gen/pos/cart/v1/cart_pb.js";
 import type { Money } from "@pos/gen/pos/common/v1/money_pb.js";
 import { type Db, Long, MongoClient } from "mongodb";
-import { dbNameFromUri, guarded, isDuplicateKey, toStoreError } from "./mongo-errors.js";
+import { connectMongo, guarded, isDuplicateKey } from "@pos/common/mongo.js";
 import type { TransactionLog, TransactionRecord } from "./transaction-log.js";
 
 export const defaultDbName = "pos_cart";
@@ -45,24 +45,8 @@ interface TransactionDoc {
  * Connects to MongoDB and returns a log that owns the client: close() closes
  * it. Every operation, connecting included, is bounded by `timeoutMs`.
  */
-export async function connectMongoTransactionLog(
-  uri: string,
-  options: ConnectMongoTransactionLogOptions,
-): Promise<TransactionLog> {
-  const client = new MongoClient(uri, {
-    serverSelectionTimeoutMS: options.timeoutMs,
-    connectTimeoutMS: options.timeoutMs,
-    timeoutMS: options.timeoutMs,
-    appName: "pos-cart",
-  });
-  try {
-    await client.connect();
-    const log = await createMongoTransactionLog(client.db(options.dbName ?? dbNameFromUri(uri, defaultDbName)));
-    return { ...log, close: () => client.close() };
-  } catch (e) {
-    await client.close().catch(() => undefined);
-    throw toStoreError(e);
-  }
+export function connectMongoTransactionLog(uri: string, options: ConnectMongoTransactionLogOptions): Promise<TransactionLog> {
+  return connectMongo(uri, { ...options, appName: "pos-cart", defaultDbName }, createMongoTransactionLog);
 }
 
 /**

@@ -12,7 +12,7 @@ import {
   createRedisCartStore,
   type RedisCartClient,
 } from "./redis-cart-store.js";
-import { StoreTimeoutError, StoreUnavailableError } from "./store-errors.js";
+import { StoreTimeoutError, StoreUnavailableError } from "@pos/common/store-errors.js";
 
 const redisUrl = "redis://127.0.0.1:6379";
 const keyPrefix = `test:${Math.random().toString(36).slice(2, 10)}:`;

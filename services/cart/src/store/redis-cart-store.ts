@@ -22,7 +22,7 @@ import {
   cartKeyOf,
   defaultCartTtlSeconds,
 } from "./cart-store.js";
-import { shortReason, StoreTimeoutError, StoreUnavailableError } from "./store-errors.js";
+import { shortReason, StoreTimeoutError, StoreUnavailableError } from "@pos/common/store-errors.js";
 
 export interface RedisCartStoreOptions {
   /** Default 36,000 (ten hours). */

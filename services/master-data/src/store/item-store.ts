@@ -1,4 +1,3 @@
-import { TimeoutError, UnavailableError } from "@pos/common/errors.js";
 import type { Money } from "@pos/gen/pos/common/v1/money_pb.js";
 import type { Item } from "@pos/gen/pos/masterdata/v1/item_pb.js";
 import type {
@@ -74,12 +73,4 @@ export interface ListQuery {
   limit: number;
 }
 
-/** The backing service cannot be reached or refused the operation. */
-export class StoreUnavailableError extends UnavailableError {
-  override readonly name = "StoreUnavailableError";
-}
-
-/** The backing service did not answer within the configured time. */
-export class StoreTimeoutError extends TimeoutError {
-  override readonly name = "StoreTimeoutError";
-}
+export { StoreTimeoutError, StoreUnavailableError } from "@pos/common/store-errors.js";

@@ -1,4 +1,5 @@
 import {
+  MongoClient,
   MongoClientClosedError,
   MongoError,
   MongoNetworkError,
@@ -8,10 +9,35 @@ import {
   MongoServerError,
   MongoServerSelectionError,
   MongoTopologyClosedError,
+  type Db,
 } from "mongodb";
 import { shortReason, StoreTimeoutError, StoreUnavailableError } from "./store-errors.js";
 
-// The same mapping as master-data's mongo-item-store.ts (not imported: services share only @pos/common).
+/**
+ * Connects with every operation, connecting included, bounded by `timeoutMs`
+ * (CSOT), and hands the Db to `open`; on any failure the client is closed and
+ * the error mapped. The result owns the client: its close() closes it.
+ */
+export async function connectMongo<T extends { close(): Promise<void> }>(
+  uri: string,
+  options: { timeoutMs: number; appName: string; dbName?: string | undefined; defaultDbName: string },
+  open: (db: Db) => Promise<T>,
+): Promise<T> {
+  const client = new MongoClient(uri, {
+    serverSelectionTimeoutMS: options.timeoutMs,
+    connectTimeoutMS: options.timeoutMs,
+    timeoutMS: options.timeoutMs,
+    appName: options.appName,
+  });
+  try {
+    await client.connect();
+    const opened = await open(client.db(options.dbName ?? dbNameFromUri(uri, options.defaultDbName)));
+    return { ...opened, close: () => client.close() };
+  } catch (e) {
+    await client.close().catch(() => undefined);
+    throw toStoreError(e);
+  }
+}
 
 /**
  * The one place MongoDB driver errors become store errors: unreachable →
@@ -41,6 +67,7 @@ export function toStoreError(e: unknown): unknown {
   return e;
 }
 
+/** Runs a MongoDB operation with its errors mapped by toStoreError. */
 export async function guarded<T>(operation: () => Promise<T>): Promise<T> {
   try {
     return await operation();
@@ -53,6 +80,22 @@ export function isDuplicateKey(e: unknown): boolean {
   return e instanceof MongoServerError && e.code === 11000;
 }
 
+/** Concurrent upserts of one new key may both try the insert; the loser's second try finds the document. */
+export async function retryOnDuplicateKey<T>(write: () => Promise<T>): Promise<T> {
+  try {
+    return await write();
+  } catch (e) {
+    if (!isDuplicateKey(e)) throw e;
+    return write();
+  }
+}
+
+/** The database named in the URI's path ("mongodb://host/name?…"), else the fallback. */
+export function dbNameFromUri(uri: string, fallback: string): string {
+  const path = /^mongodb(?:\+srv)?:\/\/[^/?]*\/([^?]*)/.exec(uri)?.[1] ?? "";
+  return path === "" ? fallback : decodeURIComponent(path);
+}
+
 /** A server selection error's own message is generic; the server's last error says why ("connect ECONNREFUSED …"). */
 function mongoReason(e: MongoError): string {
   if (e instanceof MongoServerSelectionError) {
@@ -61,10 +104,4 @@ function mongoReason(e: MongoError): string {
     }
   }
   return shortReason(e.message);
-}
-
-/** The database named in the URI's path ("mongodb://host/name?…"), else the fallback. */
-export function dbNameFromUri(uri: string, fallback: string): string {
-  const path = /^mongodb(?:\+srv)?:\/\/[^/?]*\/([^?]*)/.exec(uri)?.[1] ?? "";
-  return path === "" ? fallback : decodeURIComponent(path);
 }

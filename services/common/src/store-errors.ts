@@ -1,4 +1,4 @@
-import { TimeoutError, UnavailableError } from "@pos/common/errors.js";
+import { TimeoutError, UnavailableError } from "./errors.js";
 
 /** The backing service (Redis, MongoDB) cannot be reached or refuses to serve. */
 export class StoreUnavailableError extends UnavailableError {

@@ -1,0 +1,86 @@
+import { randomBytes } from "node:crypto";
+import { type Db, MongoClient } from "mongodb";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runItemStoreContract } from "./item-store.contract.js";
+import { StoreUnavailableError } from "./item-store.js";
+import {
+  connectMongoItemStore,
+  createMongoItemStore,
+  defaultDbName,
+  indexNames,
+} from "./mongo-item-store.js";
+
+const uri = process.env["MONGODB_URI"];
+// Generous: FerretDB on SQLite takes its time over 1,000-record bulk writes on a busy machine.
+const timeoutMs = 10_000;
+
+if (uri === undefined || uri === "") {
+  // Fail, not skip: a silently skipped suite reads as a passing one.
+  it("needs a MongoDB-wire server", () => {
+    const why = process.env["MONGO_SUITE_NOT_RUN"];
+    throw new Error(`MONGODB_URI is unset: run \`pnpm test\`, which starts FerretDB${why ? ` (${why})` : ""}`);
+  });
+} else {
+  const dbName = `pos_contract_${randomBytes(4).toString("hex")}`;
+  let client: MongoClient;
+  let db: Db;
+
+  beforeAll(async () => {
+    client = await new MongoClient(uri, { serverSelectionTimeoutMS: timeoutMs, timeoutMS: timeoutMs }).connect();
+    db = client.db(dbName);
+  });
+
+  afterAll(async () => {
+    await db?.dropDatabase();
+    await client?.close();
+  });
+
+  // The store that main.ts uses: it owns its client.
+  runItemStoreContract("mongodb", () => connectMongoItemStore(uri, { timeoutMs, dbName }));
+
+  describe("MongoDB item store", () => {
+    it("creates unique indexes on start-up, and creating them again is harmless", async () => {
+      const first = await createMongoItemStore(db);
+      const second = await createMongoItemStore(db);
+      const itemIndexes = await db.collection("items").indexes();
+      const priceIndexes = await db.collection("store_prices").indexes();
+      expect(itemIndexes.find((i) => i.name === indexNames.items)).toMatchObject({
+        key: { tenant_id: 1, item_code: 1 },
+        unique: true,
+      });
+      expect(itemIndexes.find((i) => i.name === indexNames.itemsByCategory)?.key).toEqual({
+        tenant_id: 1,
+        category_code: 1,
+        item_code: 1,
+      });
+      expect(priceIndexes.find((i) => i.name === indexNames.storePrices)).toMatchObject({
+        key: { tenant_id: 1, store_code: 1, item_code: 1 },
+        unique: true,
+      });
+      expect(itemIndexes).toHaveLength(3); // _id + ours, no duplicates from the second start
+      await first.close();
+      await second.close();
+      // Not owned: closing the stores leaves the shared client usable.
+      expect(await db.collection("items").countDocuments({ tenant_id: "none" })).toBe(0);
+    });
+
+    it("fails fast with StoreUnavailableError when nothing listens", async () => {
+      const started = performance.now();
+      const error = await connectMongoItemStore("mongodb://127.0.0.1:1/x", { timeoutMs: 300 }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      const elapsed = performance.now() - started;
+      expect(error).toBeInstanceOf(StoreUnavailableError);
+      expect((error as Error).message).toMatch(/^MongoDB unavailable: /);
+      expect((error as Error).message).not.toMatch(/\n\s+at /);
+      expect(elapsed).toBeLessThan(2000);
+    });
+
+    it("maps an operation on a server that went away to StoreUnavailableError", async () => {
+      const store = await connectMongoItemStore(uri, { timeoutMs: 300, dbName });
+      await store.close();
+      await expect(store.countItems("t")).rejects.toBeInstanceOf(StoreUnavailableError);
+    });
+  });
+}
