@@ -1,0 +1,37 @@
+import { createClient } from "@connectrpc/connect";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { ItemService } from "@pos/gen/pos/masterdata/v1/item_service_pb.js";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { connectMongoItemStore } from "../src/store/mongo-item-store.js";
+import { startMasterData, transportMatrix, type RunningMasterData } from "./harness.js";
+
+// The database goes away under a running server: every protocol answers
+// `unavailable` quickly, with a short reason and no driver internals, and the
+// server stays up.
+const uri = process.env["MONGODB_URI"];
+
+describe.skipIf(uri === undefined && process.env["MONGO_SUITE_NOT_RUN"] !== undefined)("master-data with its MongoDB gone", () => {
+  let server: RunningMasterData;
+  beforeAll(async () => {
+    if (uri === undefined) throw new Error("MONGODB_URI is unset: run `pnpm test`, which starts FerretDB");
+    const store = await connectMongoItemStore(uri, { timeoutMs: 500, dbName: `pos_down_${process.pid}` });
+    server = await startMasterData({ store });
+    await store.close(); // the database is now unreachable for this server
+  });
+  afterAll(() => server?.close());
+
+  it("answers unavailable over every transport, fast, and keeps serving", async () => {
+    for (const { name, transport } of transportMatrix(server.baseUrl)) {
+      const started = performance.now();
+      const err = await createClient(ItemService, transport)
+        .getItemDetail({ tenantId: "T0001", storeCode: "S0001", itemCode: "ITEM0001" })
+        .then(() => undefined, (e: unknown) => ConnectError.from(e));
+      expect(err?.code, name).toBe(Code.Unavailable);
+      expect(err?.rawMessage, name).toMatch(/^MongoDB unavailable: /);
+      expect(err?.rawMessage, name).not.toMatch(/\n|at .*\.js/);
+      expect(performance.now() - started, name).toBeLessThan(2000);
+    }
+    const health = await fetch(`${server.baseUrl}/healthz`);
+    expect(health.status).toBe(200);
+  });
+});
