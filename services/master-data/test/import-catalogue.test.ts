@@ -5,13 +5,14 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { MongoClient } from "mongodb";
+import { mongoUriForSuite } from "@pos/common/testing/mongo-suite.js";
 import { afterAll, describe, expect, it } from "vitest";
 import { connectMongoItemStore } from "../src/store/mongo-item-store.js";
 
 // `pnpm import-catalogue` as a user runs it: a real process, a real file, a real MongoDB-wire server.
 const run = promisify(execFile);
 const command = fileURLToPath(new URL("../src/import-catalogue.ts", import.meta.url));
-const uri = process.env["MONGODB_URI"];
+const uri = mongoUriForSuite("import-catalogue");
 const dbName = `pos_import_${process.pid}`;
 
 async function importFile(lines: string[], env: Record<string, string | undefined>) {
@@ -28,7 +29,7 @@ const item = (code: string, taxCode = "11") =>
   JSON.stringify({ item: { tenantId: "T7", itemCode: code, description: `Item ${code}`, categoryCode: "FOOD", taxCode, unitPrice: { amount: "120", currencyCode: "JPY" } } });
 const price = (code: string) => JSON.stringify({ storePrice: { tenantId: "T7", storeCode: "S1", itemCode: code, price: { amount: "99", currencyCode: "JPY" } } });
 
-describe.skipIf(uri === undefined && process.env["MONGO_SUITE_NOT_RUN"] !== undefined)("import-catalogue", () => {
+describe.runIf(uri !== undefined)("import-catalogue", () => {
   afterAll(async () => {
     if (uri === undefined) return;
     const client = await new MongoClient(uri).connect();

@@ -1,6 +1,7 @@
 import { createClient } from "@connectrpc/connect";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { ItemService } from "@pos/gen/pos/masterdata/v1/item_service_pb.js";
+import { mongoUriForSuite } from "@pos/common/testing/mongo-suite.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connectMongoItemStore } from "../src/store/mongo-item-store.js";
 import { startMasterData, transportMatrix, type RunningMasterData } from "./harness.js";
@@ -8,9 +9,9 @@ import { startMasterData, transportMatrix, type RunningMasterData } from "./harn
 // The database goes away under a running server: every protocol answers
 // `unavailable` quickly, with a short reason and no driver internals, and the
 // server stays up.
-const uri = process.env["MONGODB_URI"];
+const uri = mongoUriForSuite("master-data with its MongoDB gone");
 
-describe.skipIf(uri === undefined && process.env["MONGO_SUITE_NOT_RUN"] !== undefined)("master-data with its MongoDB gone", () => {
+describe.runIf(uri !== undefined)("master-data with its MongoDB gone", () => {
   let server: RunningMasterData;
   beforeAll(async () => {
     if (uri === undefined) throw new Error("MONGODB_URI is unset: run `pnpm test`, which starts FerretDB");

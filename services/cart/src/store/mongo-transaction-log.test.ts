@@ -10,23 +10,13 @@ import {
   uniqueIndexName,
 } from "./mongo-transaction-log.js";
 import { StoreUnavailableError } from "@pos/common/store-errors.js";
+import { mongoUriForSuite } from "@pos/common/testing/mongo-suite.js";
 import { runTransactionLogContract } from "./transaction-log.contract.js";
 
-const uri = process.env["MONGODB_URI"];
-const notRun = process.env["MONGO_SUITE_NOT_RUN"];
+const uri = mongoUriForSuite("MongoDB transaction log");
 const timeoutMs = 10_000;
 
-if (uri === undefined || uri === "") {
-  if (notRun === undefined) {
-    // Fail, not skip: a silently skipped suite reads as a passing one.
-    it("needs a MongoDB-wire server", () => {
-      throw new Error("MONGODB_URI is unset: run `pnpm test`, which starts FerretDB");
-    });
-  } else {
-    // `pnpm test` could not start FerretDB and prints why at the end.
-    it.skip(`MongoDB transaction log: not run (${notRun})`, () => undefined);
-  }
-} else {
+if (uri !== undefined) {
   const dbName = `pos_cart_test_${randomBytes(4).toString("hex")}`;
   let client: MongoClient;
   let db: Db;
