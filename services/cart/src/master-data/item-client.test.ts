@@ -25,7 +25,6 @@ const wires: { wire: Wire; httpVersion: string; contentType: RegExp }[] = [
   { wire: { protocol: "grpc", httpVersion: "2", format: "binary" }, httpVersion: "2.0", contentType: /^application\/grpc(\+proto)?$/ },
   { wire: { protocol: "grpc-web", httpVersion: "1.1", format: "binary" }, httpVersion: "1.1", contentType: /^application\/grpc-web\+proto/ },
 ];
-const name = (w: Wire) => `${w.protocol} over HTTP/${w.httpVersion} (${w.format})`;
 
 const scope = { tenantId: demo.tenantId, storeCode: demo.storeCode, terminalId: "R01" };
 const batchPath = "/pos.masterdata.v1.ItemService/BatchGetItemDetails";

@@ -1,7 +1,6 @@
-import { randomBytes } from "node:crypto";
 import { CartStatus } from "@pos/gen/pos/cart/v1/cart_pb.js";
-import { type Db, Long, MongoClient } from "mongodb";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Long } from "mongodb";
+import { describe, expect, it } from "vitest";
 import { bigAmount, richCart } from "./cart-fixture.js";
 import {
   collectionName,
@@ -10,35 +9,24 @@ import {
   uniqueIndexName,
 } from "./mongo-transaction-log.js";
 import { StoreUnavailableError } from "@pos/common/store-errors.js";
-import { mongoUriForSuite } from "@pos/common/testing/mongo-suite.js";
+import { freshMongoDatabase, mongoUriForSuite } from "@pos/common/testing/mongo-suite.js";
 import { runTransactionLogContract } from "./transaction-log.contract.js";
 
 const uri = mongoUriForSuite("MongoDB transaction log");
 const timeoutMs = 10_000;
 
 if (uri !== undefined) {
-  const dbName = `pos_cart_test_${randomBytes(4).toString("hex")}`;
-  let client: MongoClient;
-  let db: Db;
-
-  beforeAll(async () => {
-    client = await new MongoClient(uri, { serverSelectionTimeoutMS: timeoutMs, timeoutMS: timeoutMs }).connect();
-    db = client.db(dbName);
-  });
-
-  afterAll(async () => {
-    await db?.dropDatabase();
-    await client?.close();
-  });
+  const fresh = freshMongoDatabase(uri, "pos_cart_test", timeoutMs);
+  const dbName = fresh.name;
 
   // The log that main.ts uses: it owns its client.
   runTransactionLogContract("mongodb", () => connectMongoTransactionLog(uri, { timeoutMs, dbName }));
 
   describe("MongoDB transaction log", () => {
     it("creates the unique index on start-up, and creating it again is harmless", async () => {
-      const first = await createMongoTransactionLog(db);
-      const second = await createMongoTransactionLog(db);
-      const indexes = await db.collection(collectionName).indexes();
+      const first = await createMongoTransactionLog(fresh.db());
+      const second = await createMongoTransactionLog(fresh.db());
+      const indexes = await fresh.db().collection(collectionName).indexes();
       expect(indexes.find((i) => i.name === uniqueIndexName)).toMatchObject({
         key: { tenant_id: 1, store_code: 1, cart_id: 1 },
         unique: true,
@@ -47,15 +35,16 @@ if (uri !== undefined) {
       await first.close();
       await second.close();
       // Not owned: closing the logs leaves the shared client usable.
-      expect(await db.collection(collectionName).countDocuments({ tenant_id: "none" })).toBe(0);
+      expect(await fresh.db().collection(collectionName).countDocuments({ tenant_id: "none" })).toBe(0);
     });
 
     it("stores columns for reports: ids, kind, status, int64 totals and the cart as protobuf JSON", async () => {
-      const log = await createMongoTransactionLog(db);
+      const log = await createMongoTransactionLog(fresh.db());
       const key = { tenantId: "T-doc", storeCode: "S001", cartId: "c-doc" };
       const before = Date.now();
       await log.record({ kind: "sale", cart: { ...richCart(key), status: CartStatus.COMPLETED, transactionNo: "42" } });
-      const doc = await db
+      const doc = await fresh
+        .db()
         .collection(collectionName)
         .findOne({ tenant_id: "T-doc", cart_id: "c-doc" }, { promoteLongs: false });
       expect(doc).toMatchObject({

@@ -1,7 +1,7 @@
 import { fromJson, type JsonObject, toJson } from "@bufbuild/protobuf";
 import { type Cart, CartSchema, CartStatusSchema } from "@pos/gen/pos/cart/v1/cart_pb.js";
 import type { Money } from "@pos/gen/pos/common/v1/money_pb.js";
-import { type Db, Long, MongoClient } from "mongodb";
+import { type Db, Long } from "mongodb";
 import { connectMongo, guarded, isDuplicateKey } from "@pos/common/mongo.js";
 import type { TransactionLog, TransactionRecord } from "./transaction-log.js";
 

@@ -1,13 +1,10 @@
-import { randomBytes } from "node:crypto";
-import { type Db, MongoClient } from "mongodb";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { mongoUriForSuite } from "@pos/common/testing/mongo-suite.js";
+import { describe, expect, it } from "vitest";
+import { freshMongoDatabase, mongoUriForSuite } from "@pos/common/testing/mongo-suite.js";
 import { runItemStoreContract } from "./item-store.contract.js";
 import { StoreUnavailableError } from "./item-store.js";
 import {
   connectMongoItemStore,
   createMongoItemStore,
-  defaultDbName,
   indexNames,
 } from "./mongo-item-store.js";
 
@@ -16,29 +13,18 @@ const uri = mongoUriForSuite("ItemStore contract: mongodb");
 const timeoutMs = 10_000;
 
 if (uri !== undefined) {
-  const dbName = `pos_contract_${randomBytes(4).toString("hex")}`;
-  let client: MongoClient;
-  let db: Db;
-
-  beforeAll(async () => {
-    client = await new MongoClient(uri, { serverSelectionTimeoutMS: timeoutMs, timeoutMS: timeoutMs }).connect();
-    db = client.db(dbName);
-  });
-
-  afterAll(async () => {
-    await db?.dropDatabase();
-    await client?.close();
-  });
+  const fresh = freshMongoDatabase(uri, "pos_contract", timeoutMs);
+  const dbName = fresh.name;
 
   // The store that main.ts uses: it owns its client.
   runItemStoreContract("mongodb", () => connectMongoItemStore(uri, { timeoutMs, dbName }));
 
   describe("MongoDB item store", () => {
     it("creates unique indexes on start-up, and creating them again is harmless", async () => {
-      const first = await createMongoItemStore(db);
-      const second = await createMongoItemStore(db);
-      const itemIndexes = await db.collection("items").indexes();
-      const priceIndexes = await db.collection("store_prices").indexes();
+      const first = await createMongoItemStore(fresh.db());
+      const second = await createMongoItemStore(fresh.db());
+      const itemIndexes = await fresh.db().collection("items").indexes();
+      const priceIndexes = await fresh.db().collection("store_prices").indexes();
       expect(itemIndexes.find((i) => i.name === indexNames.items)).toMatchObject({
         key: { tenant_id: 1, item_code: 1 },
         unique: true,
@@ -56,7 +42,7 @@ if (uri !== undefined) {
       await first.close();
       await second.close();
       // Not owned: closing the stores leaves the shared client usable.
-      expect(await db.collection("items").countDocuments({ tenant_id: "none" })).toBe(0);
+      expect(await fresh.db().collection("items").countDocuments({ tenant_id: "none" })).toBe(0);
     });
 
     it("fails fast with StoreUnavailableError when nothing listens", async () => {
