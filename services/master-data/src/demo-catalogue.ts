@@ -41,7 +41,7 @@ export function demoItemCode(index: number): string {
 }
 
 export function demoCatalogue(): { items: UpsertItemRequest[]; storePrices: UpsertStorePriceRequest[] } {
-  const random = mulberry32(20251017);
+  const random = seededRandom(20251017);
   const items: UpsertItemRequest[] = [];
   const storePrices: UpsertStorePriceRequest[] = [];
   for (let i = 0; i < demo.itemCount; i++) {
@@ -88,8 +88,8 @@ function janCode(index: number): string {
   return body + String((10 - (sum % 10)) % 10);
 }
 
-// Small seeded PRNG (mulberry32): deterministic across machines and Node versions.
-function mulberry32(seed: number): () => number {
+/** Small seeded PRNG (mulberry32): deterministic across machines and Node versions. */
+export function seededRandom(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
