@@ -12,7 +12,7 @@ import { openCartDependencies, type CartDependencies } from "../src/wiring.js";
 
 const masterDataMain = fileURLToPath(new URL("../../master-data/src/main.ts", import.meta.url));
 
-/** The real master-data process on the given port (0: any), demo catalogue, in-memory store. */
+/** The real master-data process on the given port (0 = a free port), demo catalogue, in-memory store. */
 export async function startMasterDataProcess(port = 0): Promise<{ proc: ServiceProcess; port: number; url: string }> {
   const proc = spawnService(masterDataMain, { MASTER_DATA_PORT: String(port), LOG_LEVEL: "info" });
   const actual = await proc.port(30_000);

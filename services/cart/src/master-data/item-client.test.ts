@@ -77,7 +77,7 @@ function createSwitchableStore(inner: ItemStore) {
   return { store, state };
 }
 
-/** master-data on a given port (0: any), with our own onRequest hook: the harness's app is already listening. */
+/** master-data on a given port (0 = a free port), with our own onRequest hook: the harness's app is already listening. */
 async function listenMasterData(
   store: ItemStore,
   port: number,
