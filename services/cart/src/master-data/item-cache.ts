@@ -1,3 +1,5 @@
+import { LRUCache } from "lru-cache";
+
 /**
  * A bounded cache with a TTL and LRU eviction, for master-data answers (items, tax lists).
  * Bounded both ways on purpose: a TTL alone lets a busy catalogue grow without limit, a size
@@ -19,45 +21,29 @@ export interface ItemCacheOptions {
   now?: () => number;
 }
 
-export function createItemCache<V>(options: ItemCacheOptions = {}): ItemCache<V> {
+export function createItemCache<V extends {}>(options: ItemCacheOptions = {}): ItemCache<V> {
   const ttlMs = options.ttlMs ?? 30_000;
   const maxEntries = options.maxEntries ?? 10_000;
-  const now = options.now ?? Date.now;
   if (!(ttlMs >= 0)) throw new RangeError(`cache ttlMs must be >= 0, got ${ttlMs}`);
   if (!Number.isInteger(maxEntries) || maxEntries < 0) {
     throw new RangeError(`cache maxEntries must be an integer >= 0, got ${maxEntries}`);
   }
-  // A Map iterates in insertion order, so re-inserting on use keeps the least recently used first.
-  const entries = new Map<string, { value: V; expiresAt: number }>();
-
+  // 0 turns caching off (ITEM_CACHE_TTL_MS=0): lru-cache would read a ttl of 0 as "never expires".
+  if (ttlMs === 0 || maxEntries === 0) return { get: () => undefined, set() {}, delete() {}, clear() {}, size: () => 0 };
+  const now = options.now;
+  const lru = new LRUCache<string, V>({
+    max: maxEntries,
+    ttl: ttlMs,
+    // Exact expiry against the given clock (tests inject one), not a clock cached for a millisecond.
+    ttlResolution: 0,
+    ...(now !== undefined && { perf: { now } }),
+  });
   return {
-    get(key) {
-      const entry = entries.get(key);
-      if (entry === undefined) return undefined;
-      entries.delete(key);
-      if (now() >= entry.expiresAt) return undefined;
-      entries.set(key, entry);
-      return entry.value;
-    },
-    set(key, value) {
-      if (maxEntries === 0) return;
-      entries.delete(key);
-      entries.set(key, { value, expiresAt: now() + ttlMs });
-      while (entries.size > maxEntries) {
-        const oldest = entries.keys().next();
-        if (oldest.done === true) break;
-        entries.delete(oldest.value);
-      }
-    },
-    delete(key) {
-      entries.delete(key);
-    },
-    clear() {
-      entries.clear();
-    },
-    size() {
-      return entries.size;
-    },
+    get: (key) => lru.get(key),
+    set: (key, value) => void lru.set(key, value),
+    delete: (key) => void lru.delete(key),
+    clear: () => lru.clear(),
+    size: () => lru.size,
   };
 }
 

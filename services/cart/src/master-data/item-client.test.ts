@@ -198,7 +198,7 @@ describe("item client over a real master-data", () => {
       const client = createItemClient(transportTo(md.baseUrl, wire).transport, { ...fast, now: () => clock, cache: { ttlMs: 30_000 } });
       await client.getItems(scope, [demoItemCode(11)]);
       const before = requestsTo(md.seen, batchPath).length;
-      clock += 29_999;
+      clock += 30_000;
       await client.getItems(scope, [demoItemCode(11)]);
       expect(requestsTo(md.seen, batchPath).length - before).toBe(0);
       clock += 1;
