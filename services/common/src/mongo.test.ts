@@ -1,7 +1,7 @@
-import { MongoNetworkError, MongoServerError } from "mongodb";
+import { type BulkWriteResult, MongoBulkWriteError, MongoNetworkError, MongoOperationTimeoutError, MongoServerError } from "mongodb";
 import { describe, expect, it } from "vitest";
 import { dbNameFromUri, isDuplicateKey, retryOnDuplicateKey, toStoreError } from "./mongo.js";
-import { StoreUnavailableError } from "./store-errors.js";
+import { StoreTimeoutError, StoreUnavailableError } from "./store-errors.js";
 
 describe("MongoDB plumbing shared by the stores", () => {
   it("takes the database name from the URI path, else the fallback", () => {
@@ -17,6 +17,19 @@ describe("MongoDB plumbing shared by the stores", () => {
     expect((mapped as Error).message).toBe("MongoDB unavailable: connect ECONNREFUSED 127.0.0.1:1");
     const other = new Error("a bug");
     expect(toStoreError(other)).toBe(other);
+  });
+
+  it("sees through a bulk write that failed because the connection did", () => {
+    // The driver builds these itself; the result is only carried along, so the test leaves it out.
+    const noResult = undefined as unknown as BulkWriteResult;
+    const network = new MongoNetworkError("connection 3 to 127.0.0.1:27018 closed");
+    const bulk = new MongoBulkWriteError(network, noResult);
+    expect(toStoreError(bulk)).toBeInstanceOf(StoreUnavailableError);
+    const timeout = new MongoBulkWriteError(new MongoOperationTimeoutError("Timed out during bulk write"), noResult);
+    expect(toStoreError(timeout)).toBeInstanceOf(StoreTimeoutError);
+    // A write error (e.g. a duplicate key) is the caller's business, not an outage.
+    const dup = new MongoBulkWriteError({ message: "E11000 duplicate key", code: 11000 }, noResult);
+    expect(toStoreError(dup)).toBe(dup);
   });
 
   it("retries a write once after a duplicate key, and only then", async () => {

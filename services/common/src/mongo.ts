@@ -1,4 +1,5 @@
 import {
+  MongoBulkWriteError,
   MongoClient,
   MongoClientClosedError,
   MongoError,
@@ -45,6 +46,11 @@ export async function connectMongo<T extends { close(): Promise<void> }>(
  * passes through unchanged, to surface as an internal error.
  */
 export function toStoreError(e: unknown): unknown {
+  // A bulk write wraps a network or timeout failure of its batch; judge by what it wraps.
+  if (e instanceof MongoBulkWriteError && e.errorResponse instanceof MongoError) {
+    const inner = toStoreError(e.errorResponse);
+    if (inner !== e.errorResponse) return inner;
+  }
   if (!(e instanceof MongoError)) return e;
   // Under CSOT a server that never answers shows up as a timeout of server selection: it is unreachable.
   const cause = e instanceof MongoOperationTimeoutError && e.cause instanceof MongoServerSelectionError ? e.cause : e;

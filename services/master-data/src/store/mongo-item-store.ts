@@ -288,12 +288,6 @@ async function ensureIndexes(
   await prices.createIndex({ tenant_id: 1, store_code: 1, item_code: 1 }, { name: indexNames.storePrices, unique: true });
 }
 
-
-
-
-
-
-
 function itemFields(input: UpsertItemRequest): ItemFields {
   return {
     description: input.description,
