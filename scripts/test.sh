@@ -32,6 +32,9 @@ fi
 say "types: tsc --noEmit"
 pnpm exec tsc -p tsconfig.json --noEmit
 
+say "TypeScript lint and format: biome ci (biome.jsonc; .editorconfig)"
+pnpm exec biome ci --colors=off .
+
 mongo_note=""
 if [ -z "${MONGODB_URI:-}" ]; then
   if uri=$(bash scripts/ferretdb.sh start 2>"$scratch/ferretdb.err" | tail -n 1) && [ -n "$uri" ]; then

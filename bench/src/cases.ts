@@ -89,7 +89,14 @@ function directId(server: ServerKind, rpc: DirectCase["rpc"], loadgen: LoadGen, 
  */
 export function directCases(levels: readonly number[], tools: ReadonlySet<ExternalTool>): DirectCase[] {
   const cases: DirectCase[] = [];
-  const add = (server: ServerKind, rpc: DirectCase["rpc"], transport: NodeClientKind, loadgen: LoadGen, c: number, baselineId?: string) => {
+  const add = (
+    server: ServerKind,
+    rpc: DirectCase["rpc"],
+    transport: NodeClientKind,
+    loadgen: LoadGen,
+    c: number,
+    baselineId?: string,
+  ) => {
     const id = directId(server, rpc, loadgen, c);
     cases.push({ kind: "direct", id, server, rpc, transport, loadgen, concurrency: c, baselineId });
     return id;
@@ -98,7 +105,8 @@ export function directCases(levels: readonly number[], tools: ReadonlySet<Extern
   for (const c of levels) {
     // HTTP/1.1: the original system's path (plain Fastify JSON) against every HTTP/1.1 transport.
     const fastify = add("fastify-json", "get", "connect-json-h1", node("connect-json-h1"), c);
-    for (const t of ["connect-json-h1", "connect-proto-h1", "grpc-web-h1"] as const) add("master-data", "get", t, node(t), c, fastify);
+    for (const t of ["connect-json-h1", "connect-proto-h1", "grpc-web-h1"] as const)
+      add("master-data", "get", t, node(t), c, fastify);
     // HTTP/2: a plain grpc-js server against gRPC and Connect over HTTP/2, same connect-es client.
     const grpcJs = add("grpc-js", "get", "grpc", node("grpc"), c);
     for (const t of ["grpc", "connect-proto-h2"] as const) add("master-data", "get", t, node(t), c, grpcJs);
@@ -137,7 +145,14 @@ export function cartCases(terminals: number, paced: boolean): CartCase[] {
     const baseline = `cart/${mode ? "paced" : "throughput"}/connect-json-h1`;
     for (const t of cartTransports) {
       const id = `cart/${mode ? "paced" : "throughput"}/${t.name}`;
-      cases.push({ kind: "cart", id, transport: t, paced: mode, terminals, baselineId: id === baseline ? undefined : baseline });
+      cases.push({
+        kind: "cart",
+        id,
+        transport: t,
+        paced: mode,
+        terminals,
+        baselineId: id === baseline ? undefined : baseline,
+      });
     }
   }
   return cases;

@@ -18,7 +18,11 @@ export function chartSpec(report: BenchReport, level: number): TopLevelSpec {
   const cart = report.cases
     .filter((r) => r.kind === "cart" && r.ran && r.mode === "closed-loop")
     .flatMap((r) => [
-      { transport: r.transport, metric: "master-data call inside cart, mean ms", value: r.cart?.masterData?.windowMeanMs ?? 0 },
+      {
+        transport: r.transport,
+        metric: "master-data call inside cart, mean ms",
+        value: r.cart?.masterData?.windowMeanMs ?? 0,
+      },
       { transport: r.transport, metric: "cart AddLineItems p50 ms", value: r.cart?.addLineItems?.p50Ms ?? 0 },
     ]);
   const bars = (field: "cpu" | "rps", title: string) => ({
@@ -30,7 +34,12 @@ export function chartSpec(report: BenchReport, level: number): TopLevelSpec {
       y: { field: "target", type: "nominal" as const, title: null, axis: { labelLimit: 400 } },
       yOffset: { field: "loadgen", type: "nominal" as const },
       x: { field, type: "quantitative" as const, title },
-      color: { field: "loadgen", type: "nominal" as const, title: "load generator", legend: { orient: "bottom" as const, columns: 2, labelLimit: 400 } },
+      color: {
+        field: "loadgen",
+        type: "nominal" as const,
+        title: "load generator",
+        legend: { orient: "bottom" as const, columns: 2, labelLimit: 400 },
+      },
     },
   });
   return {
@@ -42,7 +51,10 @@ export function chartSpec(report: BenchReport, level: number): TopLevelSpec {
     vconcat: [
       {
         data: { values: direct },
-        hconcat: [bars("cpu", "server CPU µs per request (lower is better)"), bars("rps", "requests/s (higher is better)")],
+        hconcat: [
+          bars("cpu", "server CPU µs per request (lower is better)"),
+          bars("rps", "requests/s (higher is better)"),
+        ],
       },
       {
         data: { values: cart },
@@ -54,7 +66,12 @@ export function chartSpec(report: BenchReport, level: number): TopLevelSpec {
           y: { field: "transport", type: "nominal", title: null, axis: { labelLimit: 400 } },
           yOffset: { field: "metric", type: "nominal" },
           x: { field: "value", type: "quantitative", title: "ms" },
-          color: { field: "metric", type: "nominal", title: null, legend: { orient: "bottom", columns: 1, labelLimit: 400 } },
+          color: {
+            field: "metric",
+            type: "nominal",
+            title: null,
+            legend: { orient: "bottom", columns: 1, labelLimit: 400 },
+          },
         },
       },
     ],

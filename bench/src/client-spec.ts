@@ -1,7 +1,14 @@
 import type { LatencySummary } from "./stats.js";
 
 /** How the Node load client reaches the server under test. */
-export const nodeClients = ["connect-json-h1", "connect-proto-h1", "connect-proto-h2", "grpc", "grpc-web-h1", "grpc-js"] as const;
+export const nodeClients = [
+  "connect-json-h1",
+  "connect-proto-h1",
+  "connect-proto-h2",
+  "grpc",
+  "grpc-web-h1",
+  "grpc-js",
+] as const;
 export type NodeClientKind = (typeof nodeClients)[number];
 
 interface CommonSpec {

@@ -1,5 +1,5 @@
-import { create, toBinary, type DescFile } from "@bufbuild/protobuf";
-import { FileDescriptorSetSchema, type FileDescriptorProto } from "@bufbuild/protobuf/wkt";
+import { create, type DescFile, toBinary } from "@bufbuild/protobuf";
+import { type FileDescriptorProto, FileDescriptorSetSchema } from "@bufbuild/protobuf/wkt";
 
 /**
  * A FileDescriptorSet (a "protoset", as ghz and grpcurl read it) of a generated file and

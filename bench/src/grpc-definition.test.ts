@@ -1,7 +1,11 @@
 import { create, createFileRegistry, fromBinary } from "@bufbuild/protobuf";
 import { FileDescriptorSetSchema } from "@bufbuild/protobuf/wkt";
-import { ItemService, file_pos_masterdata_v1_item_service, GetItemDetailResponseSchema } from "@pos/gen/pos/masterdata/v1/item_service_pb.js";
 import { ItemSchema } from "@pos/gen/pos/masterdata/v1/item_pb.js";
+import {
+  file_pos_masterdata_v1_item_service,
+  GetItemDetailResponseSchema,
+  ItemService,
+} from "@pos/gen/pos/masterdata/v1/item_service_pb.js";
 import { describe, expect, it } from "vitest";
 import { descriptorSet } from "./descriptor-set.js";
 import { grpcServiceDefinition } from "./grpc-definition.js";
@@ -21,7 +25,9 @@ describe("grpc-js definition from the protobuf-es descriptors", () => {
     const m = def.getItemDetail!;
     const req = getItemRequest("ITEM0007");
     expect(m.requestDeserialize(m.requestSerialize(req))).toEqual(req);
-    const res = create(GetItemDetailResponseSchema, { item: create(ItemSchema, { itemCode: "ITEM0007", description: "x" }) });
+    const res = create(GetItemDetailResponseSchema, {
+      item: create(ItemSchema, { itemCode: "ITEM0007", description: "x" }),
+    });
     expect(m.responseDeserialize(m.responseSerialize(res))).toEqual(res);
   });
 });

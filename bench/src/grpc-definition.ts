@@ -1,11 +1,11 @@
 import {
-  fromBinary,
-  toBinary,
   type DescMessage,
   type DescMethodUnary,
   type DescService,
+  fromBinary,
   type Message,
   type MessageShape,
+  toBinary,
 } from "@bufbuild/protobuf";
 import * as grpc from "@grpc/grpc-js";
 

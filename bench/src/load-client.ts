@@ -1,13 +1,13 @@
 import { create } from "@bufbuild/protobuf";
-import { createClient, type Client } from "@connectrpc/connect";
-import { Http2SessionManager, createGrpcTransport } from "@connectrpc/connect-node";
-import { CartStatus, type Cart } from "@pos/gen/pos/cart/v1/cart_pb.js";
+import { type Client, createClient } from "@connectrpc/connect";
+import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
+import { type Cart, CartStatus } from "@pos/gen/pos/cart/v1/cart_pb.js";
 import { CartService } from "@pos/gen/pos/cart/v1/cart_service_pb.js";
 import { MoneySchema } from "@pos/gen/pos/common/v1/money_pb.js";
 import type { CartSpec, ClientEvent, ClientResult, ClientSpec, DirectSpec, MasterDataSeen } from "./client-spec.js";
-import { createRecorder, runWorkers, sleep, timed, type Recorder } from "./load-loop.js";
+import { createRecorder, type Recorder, runWorkers, sleep, timed } from "./load-loop.js";
 import { createItemCaller, type ItemCaller } from "./node-callers.js";
-import { cpuDeltaMs, readCpu, type CpuTimes } from "./proc-stats.js";
+import { type CpuTimes, cpuDeltaMs, readCpu } from "./proc-stats.js";
 import { batchRequest, demo, distinctItemCodes, getItemRequest, randomItemCode, seededRandom } from "./requests.js";
 
 // The Node load client: its own process, so that its CPU is not the server's. Reads a ClientSpec
@@ -24,7 +24,10 @@ function snapshot(pids: Record<string, number>): Map<string, CpuTimes> {
 }
 
 function progressTicker(phase: "warmup" | "measure", rec: () => Recorder): () => void {
-  const timer = setInterval(() => emit({ event: "progress", phase, requests: rec().requests, errors: rec().errors }), 1000);
+  const timer = setInterval(
+    () => emit({ event: "progress", phase, requests: rec().requests, errors: rec().errors }),
+    1000,
+  );
   return () => clearInterval(timer);
 }
 
@@ -81,7 +84,15 @@ async function runDirect(spec: DirectSpec): Promise<ClientResult> {
     });
   const { rec, windowMs, cpuMs } = await measure(spec, window);
   caller.close();
-  return { requests: rec.requests, errors: rec.errors, windowMs, cpuMs, sales: 0, masterData: undefined, ...rec.summary() };
+  return {
+    requests: rec.requests,
+    errors: rec.errors,
+    windowMs,
+    cpuMs,
+    sales: 0,
+    masterData: undefined,
+    ...rec.summary(),
+  };
 }
 
 interface CartStats {
@@ -136,7 +147,11 @@ async function runCart(spec: CartSpec): Promise<ClientResult> {
         await sleep(min + random() * (max - min));
       };
       // One call of the sale: think first (paced mode), stop at the deadline, give the cart back.
-      const step = async (kind: string, call: () => Promise<Cart | undefined>, check: (c: Cart) => string | undefined) => {
+      const step = async (
+        kind: string,
+        call: () => Promise<Cart | undefined>,
+        check: (c: Cart) => string | undefined,
+      ) => {
         await think();
         if (!running()) return undefined;
         let cart: Cart | undefined;
@@ -149,7 +164,15 @@ async function runCart(spec: CartSpec): Promise<ClientResult> {
       while (running()) {
         const created = await step(
           "CreateCart",
-          async () => (await client.createCart({ tenantId: demo.tenantId, storeCode: demo.storeCode, terminalId, staffId: "STAFF01" })).cart,
+          async () =>
+            (
+              await client.createCart({
+                tenantId: demo.tenantId,
+                storeCode: demo.storeCode,
+                terminalId,
+                staffId: "STAFF01",
+              })
+            ).cart,
           (c) => (c.cartId === "" ? "no cart id" : undefined),
         );
         if (created === undefined) continue;
@@ -167,19 +190,31 @@ async function runCart(spec: CartSpec): Promise<ClientResult> {
           );
         }
         if (cart === undefined) continue;
-        cart = await step("Subtotal", async () => (await client.subtotal({ cart: ref })).cart, (c) =>
-          c.status !== CartStatus.PAYING || (c.balanceAmount?.amount ?? 0n) <= 0n ? `subtotal left status ${c.status}, balance ${c.balanceAmount?.amount}` : undefined,
+        cart = await step(
+          "Subtotal",
+          async () => (await client.subtotal({ cart: ref })).cart,
+          (c) =>
+            c.status !== CartStatus.PAYING || (c.balanceAmount?.amount ?? 0n) <= 0n
+              ? `subtotal left status ${c.status}, balance ${c.balanceAmount?.amount}`
+              : undefined,
         );
         if (cart === undefined) continue;
         const due = cart.balanceAmount?.amount ?? 0n;
         cart = await step(
           "AddPayments",
-          async () => (await client.addPayments({ cart: ref, payments: [{ paymentCode: "01", amount: yen(due) }] })).cart,
-          (c) => ((c.balanceAmount?.amount ?? 0n) !== 0n ? `balance ${c.balanceAmount?.amount} after paying ${due}` : undefined),
+          async () =>
+            (await client.addPayments({ cart: ref, payments: [{ paymentCode: "01", amount: yen(due) }] })).cart,
+          (c) =>
+            (c.balanceAmount?.amount ?? 0n) !== 0n
+              ? `balance ${c.balanceAmount?.amount} after paying ${due}`
+              : undefined,
         );
         if (cart === undefined) continue;
-        cart = await step("Bill", async () => (await client.bill({ cart: ref })).cart, (c) =>
-          c.status !== CartStatus.COMPLETED || c.transactionNo === "" ? `bill left status ${c.status}` : undefined,
+        cart = await step(
+          "Bill",
+          async () => (await client.bill({ cart: ref })).cart,
+          (c) =>
+            c.status !== CartStatus.COMPLETED || c.transactionNo === "" ? `bill left status ${c.status}` : undefined,
         );
         if (cart !== undefined && counting) sales++;
       }

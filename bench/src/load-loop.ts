@@ -1,4 +1,4 @@
-import { createSampleBuffer, summarizeLatencies, type LatencySummary, type SampleBuffer } from "./stats.js";
+import { createSampleBuffer, type LatencySummary, type SampleBuffer, summarizeLatencies } from "./stats.js";
 
 /** Collects what a window of load produced: latencies per call kind, errors with a few samples. */
 export interface Recorder {
@@ -19,7 +19,10 @@ export function createRecorder(maxSamples = 5): Recorder {
       requests++;
       all.push(ms);
       let buf = byKind.get(kind);
-      if (buf === undefined) byKind.set(kind, (buf = createSampleBuffer(1024)));
+      if (buf === undefined) {
+        buf = createSampleBuffer(1024);
+        byKind.set(kind, buf);
+      }
       buf.push(ms);
       if (!ok) {
         errors++;

@@ -25,10 +25,18 @@ function quiet(cmd: string, args: string[]): string | undefined {
 export function machineFacts(toolPaths: Record<string, string>): MachineFacts {
   const tools: Record<string, string> = {};
   for (const [name, path] of Object.entries(toolPaths)) {
-    const version = name === "wrk" ? quiet(path, ["-v"]) : name === "h2load" ? quiet(path, ["--version"]) : quiet(path, ["--version"]);
+    const version =
+      name === "wrk"
+        ? quiet(path, ["-v"])
+        : name === "h2load"
+          ? quiet(path, ["--version"])
+          : quiet(path, ["--version"]);
     const first = (version ?? "unknown").split("\n")[0] ?? "unknown";
     // A ghz built from the module (bench/run.sh) calls itself "dev"; run.sh says which module it was.
-    tools[name] = (first === "dev" || first === "" || first === "unknown") && process.env.BENCH_GHZ_MODULE !== undefined ? process.env.BENCH_GHZ_MODULE : first;
+    tools[name] =
+      (first === "dev" || first === "" || first === "unknown") && process.env.BENCH_GHZ_MODULE !== undefined
+        ? process.env.BENCH_GHZ_MODULE
+        : first;
   }
   const commit = quiet("git", ["rev-parse", "--short", "HEAD"]) ?? "unknown";
   const dirty = (quiet("git", ["status", "--porcelain"]) ?? "") !== "";

@@ -1,35 +1,46 @@
 import { execFileSync } from "node:child_process";
-import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { existsSync } from "node:fs";
+import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { toJson } from "@bufbuild/protobuf";
-import { GetItemDetailRequestSchema, file_pos_masterdata_v1_item_service } from "@pos/gen/pos/masterdata/v1/item_service_pb.js";
 import {
+  file_pos_masterdata_v1_item_service,
+  GetItemDetailRequestSchema,
+} from "@pos/gen/pos/masterdata/v1/item_service_pb.js";
+import {
+  type CartCase,
   cartCases,
+  type DirectCase,
   directCases,
+  type ExternalTool,
   loadgenLabel,
   rpcLabels,
+  type ServerKind,
   serverLabels,
   transportLabels,
-  type CartCase,
-  type DirectCase,
-  type ExternalTool,
-  type ServerKind,
 } from "./cases.js";
 import { chartSpec, renderSvg } from "./chart.js";
 import type { CartSpec, ClientResult, DirectSpec } from "./client-spec.js";
 import { descriptorSet } from "./descriptor-set.js";
 import { machineFacts } from "./machine.js";
-import { childPids, runNodeClient, runTool, startServer, type RunningServer } from "./processes.js";
 import { cpuDeltaMs, readCpu, readMemory, sampleRss } from "./proc-stats.js";
+import { childPids, type RunningServer, runNodeClient, runTool, startServer } from "./processes.js";
 import { createProgress, type Progress } from "./progress.js";
-import { markdownReport, type BenchReport, type RunMeta } from "./report.js";
-import { compareWithBaselines, failedCases, type CaseResult } from "./results.js";
-import { encodeGetItemBody, getItemPath, getItemRequest, headersFor, randomItemCode, seededRandom, type BodyEncoding } from "./requests.js";
+import { type BenchReport, markdownReport, type RunMeta } from "./report.js";
+import {
+  type BodyEncoding,
+  encodeGetItemBody,
+  getItemPath,
+  getItemRequest,
+  headersFor,
+  randomItemCode,
+  seededRandom,
+} from "./requests.js";
+import { type CaseResult, compareWithBaselines, failedCases } from "./results.js";
 import { cpuPerRequestUs } from "./stats.js";
-import { ghzArgs, h2loadArgs, parseGhz, parseH2load, parseWrk, wrkArgs, wrkScript, type ToolRun } from "./tools.js";
+import { ghzArgs, h2loadArgs, parseGhz, parseH2load, parseWrk, type ToolRun, wrkArgs, wrkScript } from "./tools.js";
 
 // The orchestrator: starts the servers under test and the load generators as separate processes,
 // measures each case, and writes the report (markdown on stdout, JSON + SVG under bench/results/).
@@ -70,8 +81,38 @@ const usage = `pnpm bench [--quick] [--levels=1,16,64] [--duration=5] [--warmup=
 function parseOptions(argv: string[]): Options {
   const quick = argv.includes("--quick");
   const o: Options = quick
-    ? { quick, levels: [8], warmupMs: 1000, durationMs: 2000, terminals: 20, itemsPerSale: 20, cartWarmupMs: 1000, cartDurationMs: 3000, pacedDurationMs: 3000, thinkMs: [20, 80], direct: true, cart: true, paced: true, out: "latest-quick" }
-    : { quick, levels: [1, 16, 64], warmupMs: 2000, durationMs: 5000, terminals: 20, itemsPerSale: 20, cartWarmupMs: 3000, cartDurationMs: 10_000, pacedDurationMs: 30_000, thinkMs: [500, 1500], direct: true, cart: true, paced: true, out: "latest" };
+    ? {
+        quick,
+        levels: [8],
+        warmupMs: 1000,
+        durationMs: 2000,
+        terminals: 20,
+        itemsPerSale: 20,
+        cartWarmupMs: 1000,
+        cartDurationMs: 3000,
+        pacedDurationMs: 3000,
+        thinkMs: [20, 80],
+        direct: true,
+        cart: true,
+        paced: true,
+        out: "latest-quick",
+      }
+    : {
+        quick,
+        levels: [1, 16, 64],
+        warmupMs: 2000,
+        durationMs: 5000,
+        terminals: 20,
+        itemsPerSale: 20,
+        cartWarmupMs: 3000,
+        cartDurationMs: 10_000,
+        pacedDurationMs: 30_000,
+        thinkMs: [500, 1500],
+        direct: true,
+        cart: true,
+        paced: true,
+        out: "latest",
+      };
   const seconds = (v: string, name: string) => {
     const n = Number(v);
     if (!Number.isInteger(n) || n < 1) throw new Error(`${name} must be a whole number of seconds ≥ 1, got "${v}"`);
@@ -84,7 +125,8 @@ function parseOptions(argv: string[]): Options {
         break;
       case "--levels":
         o.levels = value.split(",").map(Number);
-        if (o.levels.some((l) => !Number.isInteger(l) || l < 1)) throw new Error(`--levels must be positive integers, got "${value}"`);
+        if (o.levels.some((l) => !Number.isInteger(l) || l < 1))
+          throw new Error(`--levels must be positive integers, got "${value}"`);
         break;
       case "--duration":
         o.durationMs = seconds(value, key);
@@ -94,7 +136,8 @@ function parseOptions(argv: string[]): Options {
         break;
       case "--terminals":
         o.terminals = Number(value);
-        if (!Number.isInteger(o.terminals) || o.terminals < 1) throw new Error(`--terminals must be ≥ 1, got "${value}"`);
+        if (!Number.isInteger(o.terminals) || o.terminals < 1)
+          throw new Error(`--terminals must be ≥ 1, got "${value}"`);
         break;
       case "--cart-duration":
         o.cartDurationMs = seconds(value, key);
@@ -104,7 +147,8 @@ function parseOptions(argv: string[]): Options {
         break;
       case "--think": {
         const [min, max] = value.split("-").map(Number);
-        if (min === undefined || max === undefined || !(min >= 0 && max >= min)) throw new Error(`--think must be MIN-MAX ms, got "${value}"`);
+        if (min === undefined || max === undefined || !(min >= 0 && max >= min))
+          throw new Error(`--think must be MIN-MAX ms, got "${value}"`);
         o.thinkMs = [min, max];
         break;
       }
@@ -145,7 +189,11 @@ function findTools(): { paths: Partial<Record<ExternalTool, string>>; skipped: {
     ghz: "not installed (bench/run.sh builds it into ~/go/bin with Go from /usr/local/go/bin)",
   };
   for (const tool of ["wrk", "h2load", "ghz"] as const) {
-    const found = which(tool) ?? (tool === "ghz" && existsSync(path.join(os.homedir(), "go/bin/ghz")) ? path.join(os.homedir(), "go/bin/ghz") : undefined);
+    const found =
+      which(tool) ??
+      (tool === "ghz" && existsSync(path.join(os.homedir(), "go/bin/ghz"))
+        ? path.join(os.homedir(), "go/bin/ghz")
+        : undefined);
     if (found === undefined) skipped.push({ tool, reason: hints[tool] });
     else paths[tool] = found;
   }
@@ -164,7 +212,12 @@ async function prepareToolInputs(): Promise<ToolInputs> {
   await mkdir(cacheDir, { recursive: true });
   const random = seededRandom(42);
   const requests = Array.from({ length: 1000 }, () => getItemRequest(randomItemCode(random)));
-  const inputs: ToolInputs = { wrkScripts: {}, h2loadBodies: {}, protoset: path.join(cacheDir, "item_service.protoset"), ghzData: path.join(cacheDir, "get-item-requests.json") };
+  const inputs: ToolInputs = {
+    wrkScripts: {},
+    h2loadBodies: {},
+    protoset: path.join(cacheDir, "item_service.protoset"),
+    ghzData: path.join(cacheDir, "get-item-requests.json"),
+  };
   // What must be in a good answer: an item (its code), and for gRPC-Web an OK status trailer.
   const expect: Partial<Record<BodyEncoding, string[]>> = {
     "connect-json": ['"itemCode":"ITEM'],
@@ -173,7 +226,15 @@ async function prepareToolInputs(): Promise<ToolInputs> {
   };
   for (const [encoding, mustContain] of Object.entries(expect) as [BodyEncoding, string[]][]) {
     const file = path.join(cacheDir, `wrk-${encoding}.lua`);
-    await writeFile(file, wrkScript(getItemPath, headersFor(encoding), requests.map((r) => encodeGetItemBody(r, encoding)), mustContain));
+    await writeFile(
+      file,
+      wrkScript(
+        getItemPath,
+        headersFor(encoding),
+        requests.map((r) => encodeGetItemBody(r, encoding)),
+        mustContain,
+      ),
+    );
     inputs.wrkScripts[encoding] = file;
   }
   // h2load sends one body over and over: a fixed, known item.
@@ -227,7 +288,14 @@ function describeDirect(c: DirectCase) {
   };
 }
 
-async function runDirectCase(c: DirectCase, server: RunningServer, o: Options, tools: Partial<Record<ExternalTool, string>>, inputs: ToolInputs, progress: Progress): Promise<CaseResult> {
+async function runDirectCase(
+  c: DirectCase,
+  server: RunningServer,
+  o: Options,
+  tools: Partial<Record<ExternalTool, string>>,
+  inputs: ToolInputs,
+  progress: Progress,
+): Promise<CaseResult> {
   const base = describeDirect(c);
   if (c.loadgen.kind === "node") {
     const spec: DirectSpec = {
@@ -246,12 +314,21 @@ async function runDirectCase(c: DirectCase, server: RunningServer, o: Options, t
       const r = await runNodeClient(
         entries.client,
         spec,
-        (p) => progress.update(`${p.phase === "warmup" ? "warming up" : "measuring"}: ${p.requests} calls, ${p.errors} errors`),
+        (p) =>
+          progress.update(
+            `${p.phase === "warmup" ? "warming up" : "measuring"}: ${p.requests} calls, ${p.errors} errors`,
+          ),
         (pid) => (clientPid = pid),
         o.warmupMs + o.durationMs + 60_000,
       );
       const peaks = rss.stop();
-      return fromClient(base, r, r.cpuMs.server ?? 0, mb(peaks.get(server.pid)?.peakRssKb), mb(peaks.get(clientPid)?.peakRssKb));
+      return fromClient(
+        base,
+        r,
+        r.cpuMs.server ?? 0,
+        mb(peaks.get(server.pid)?.peakRssKb),
+        mb(peaks.get(clientPid)?.peakRssKb),
+      );
     } catch (e) {
       rss.stop();
       return emptyResult(base, (e as Error).message);
@@ -270,9 +347,24 @@ async function runDirectCase(c: DirectCase, server: RunningServer, o: Options, t
       case "wrk":
         return wrkArgs(url, inputs.wrkScripts[c.loadgen.encoding] ?? "", c.concurrency, seconds);
       case "h2load":
-        return h2loadArgs(url, inputs.h2loadBodies[c.loadgen.encoding] ?? "", headersFor(c.loadgen.encoding), c.concurrency, seconds, out);
+        return h2loadArgs(
+          url,
+          inputs.h2loadBodies[c.loadgen.encoding] ?? "",
+          headersFor(c.loadgen.encoding),
+          c.concurrency,
+          seconds,
+          out,
+        );
       case "ghz":
-        return ghzArgs(target, inputs.protoset, "pos.masterdata.v1.ItemService.GetItemDetail", inputs.ghzData, c.concurrency, ghzCount === undefined ? { durationS: seconds } : { count: ghzCount }, out);
+        return ghzArgs(
+          target,
+          inputs.protoset,
+          "pos.masterdata.v1.ItemService.GetItemDetail",
+          inputs.ghzData,
+          c.concurrency,
+          ghzCount === undefined ? { durationS: seconds } : { count: ghzCount },
+          out,
+        );
       case "node":
         throw new Error("unreachable");
     }
@@ -286,7 +378,8 @@ async function runDirectCase(c: DirectCase, server: RunningServer, o: Options, t
     let stop = ticker("warming up");
     const warm = await runTool(binary, argsFor(Math.max(1, Math.round(o.warmupMs / 1000)), outFile), statFile);
     stop();
-    if (warm.code !== 0) throw new Error(`${tool} warm-up exited with ${warm.code}: ${(warm.stderr || warm.stdout).trim().slice(-500)}`);
+    if (warm.code !== 0)
+      throw new Error(`${tool} warm-up exited with ${warm.code}: ${(warm.stderr || warm.stdout).trim().slice(-500)}`);
     if (tool === "ghz") {
       const w = parseGhz(await readFile(outFile, "utf8"));
       ghzCount = Math.round((w.requests / Math.max(1, w.windowMs)) * o.durationMs);
@@ -305,14 +398,24 @@ async function runDirectCase(c: DirectCase, server: RunningServer, o: Options, t
       });
     }, 200);
     const before = readCpu(server.pid);
-    const run = await runTool(binary, argsFor(Math.round(o.durationMs / 1000), outFile), statFile, (pid) => (shPid = pid));
+    const run = await runTool(
+      binary,
+      argsFor(Math.round(o.durationMs / 1000), outFile),
+      statFile,
+      (pid) => (shPid = pid),
+    );
     const after = readCpu(server.pid);
     clearInterval(toolSampler);
     stop();
     const peaks = rss.stop();
-    if (run.code !== 0) throw new Error(`${tool} exited with ${run.code}: ${(run.stderr || run.stdout).trim().slice(-500)}`);
+    if (run.code !== 0)
+      throw new Error(`${tool} exited with ${run.code}: ${(run.stderr || run.stdout).trim().slice(-500)}`);
     const measured: ToolRun =
-      tool === "wrk" ? parseWrk(run.stdout) : tool === "h2load" ? parseH2load(run.stdout, await readFile(outFile, "utf8")) : parseGhz(await readFile(outFile, "utf8"));
+      tool === "wrk"
+        ? parseWrk(run.stdout)
+        : tool === "h2load"
+          ? parseH2load(run.stdout, await readFile(outFile, "utf8"))
+          : parseGhz(await readFile(outFile, "utf8"));
     await rm(outFile, { force: true });
     const serverCpuMs = cpuDeltaMs(before, after);
     const toolPeak = Math.max(0, ...toolRss.values());
@@ -346,7 +449,10 @@ function readStatusKb(pid: number): number | undefined {
   return readMemory(pid)?.rssKb;
 }
 
-type CaseBase = Pick<CaseResult, "id" | "kind" | "server" | "rpc" | "transport" | "loadgen" | "concurrency" | "mode" | "notes" | "baselineId">;
+type CaseBase = Pick<
+  CaseResult,
+  "id" | "kind" | "server" | "rpc" | "transport" | "loadgen" | "concurrency" | "mode" | "notes" | "baselineId"
+>;
 
 function fromClient(
   base: CaseBase,
@@ -378,7 +484,13 @@ function fromClient(
   };
 }
 
-async function runCartCase(c: CartCase, cart: RunningServer, masterData: RunningServer, o: Options, progress: Progress): Promise<CaseResult> {
+async function runCartCase(
+  c: CartCase,
+  cart: RunningServer,
+  masterData: RunningServer,
+  o: Options,
+  progress: Progress,
+): Promise<CaseResult> {
   const base = {
     id: c.id,
     kind: "cart" as const,
@@ -409,14 +521,23 @@ async function runCartCase(c: CartCase, cart: RunningServer, masterData: Running
     const r = await runNodeClient(
       entries.client,
       spec,
-      (p) => progress.update(`${p.phase === "warmup" ? "warming up" : "measuring"}: ${p.requests} cart calls, ${p.errors} errors`),
+      (p) =>
+        progress.update(
+          `${p.phase === "warmup" ? "warming up" : "measuring"}: ${p.requests} cart calls, ${p.errors} errors`,
+        ),
       (pid) => (clientPid = pid),
       spec.warmupMs + spec.durationMs + 90_000,
     );
     const peaks = rss.stop();
     const cartCpuMs = r.cpuMs.cart ?? 0;
     const masterDataCpuMs = r.cpuMs.masterData ?? 0;
-    const result = fromClient({ ...base }, r, cartCpuMs + masterDataCpuMs, mb(peaks.get(cart.pid)?.peakRssKb), mb(peaks.get(clientPid)?.peakRssKb));
+    const result = fromClient(
+      { ...base },
+      r,
+      cartCpuMs + masterDataCpuMs,
+      mb(peaks.get(cart.pid)?.peakRssKb),
+      mb(peaks.get(clientPid)?.peakRssKb),
+    );
     result.cart = {
       sales: r.sales,
       salesPerS: r.windowMs > 0 ? r.sales / (r.windowMs / 1000) : 0,
@@ -430,7 +551,9 @@ async function runCartCase(c: CartCase, cart: RunningServer, masterData: Running
     const adds = r.byCall.AddLineItems?.count ?? 0;
     // A call or two in flight at the window's edges is not a cache hit.
     if (r.masterData !== undefined && r.masterData.calls < adds * 0.99) {
-      result.notes.push(`${c.id}: cart made ${r.masterData.calls} master-data calls for ${adds} AddLineItems (its item cache answered the rest)`);
+      result.notes.push(
+        `${c.id}: cart made ${r.masterData.calls} master-data calls for ${adds} AddLineItems (its item cache answered the rest)`,
+      );
     }
     return result;
   } catch (e) {
@@ -443,7 +566,10 @@ async function main(): Promise<void> {
   const began = Date.now();
   const o = parseOptions(process.argv.slice(2));
   const args = process.argv.slice(2).join(" ");
-  const command = process.env.npm_lifecycle_event === "bench" ? `pnpm bench${args ? ` ${args}` : ""}` : `node --import tsx bench/src/main.ts${args ? ` ${args}` : ""}`;
+  const command =
+    process.env.npm_lifecycle_event === "bench"
+      ? `pnpm bench${args ? ` ${args}` : ""}`
+      : `node --import tsx bench/src/main.ts${args ? ` ${args}` : ""}`;
   const { paths: tools, skipped } = findTools();
   for (const s of skipped) process.stderr.write(`bench: SKIPPING ${s.tool}: ${s.reason}\n`);
   const inputs = await prepareToolInputs();
@@ -481,7 +607,11 @@ async function main(): Promise<void> {
         start("grpc-js", entries.grpcJs, { PEER_PORT: "0" }),
         start("fastify-json", entries.fastifyJson, { PEER_PORT: "0" }),
       ]);
-      const servers: Record<ServerKind, RunningServer> = { "master-data": md, "grpc-js": grpcJs, "fastify-json": fastify };
+      const servers: Record<ServerKind, RunningServer> = {
+        "master-data": md,
+        "grpc-js": grpcJs,
+        "fastify-json": fastify,
+      };
       for (const c of direct) {
         const d = describeDirect(c);
         progress.start(`${d.server} · ${d.rpc} · ${d.transport} · ${d.loadgen} · c=${c.concurrency}`);
@@ -492,12 +622,16 @@ async function main(): Promise<void> {
       await Promise.all([stop(md), stop(grpcJs), stop(fastify)]);
     }
     if (cart.length > 0) {
-      progress.note("bench: starting master-data for cart; cart restarts once per transport (ITEM_CACHE_TTL_MS=0: no item cache)");
+      progress.note(
+        "bench: starting master-data for cart; cart restarts once per transport (ITEM_CACHE_TTL_MS=0: no item cache)",
+      );
       const md = await start("master-data", entries.masterData, { MASTER_DATA_PORT: "0", LOG_LEVEL: "info" });
       // A fresh cart per case: its master-data latency histogram then covers this case only.
       for (const t of [...new Set(cart.map((c) => c.transport))]) {
         for (const c of cart.filter((x) => x.transport === t)) {
-          progress.start(`cart → master-data ${transportLabels[t.name]} · ${c.paced ? "paced" : "closed loop"} · ${c.terminals} terminals`);
+          progress.start(
+            `cart → master-data ${transportLabels[t.name]} · ${c.paced ? "paced" : "closed loop"} · ${c.terminals} terminals`,
+          );
           const cartServer = await start("cart", entries.cart, {
             CART_PORT: "0",
             LOG_LEVEL: "info",
@@ -551,11 +685,15 @@ async function main(): Promise<void> {
   await writeFile(mdFile, `${markdown}\n`);
   const level = o.levels.includes(16) ? 16 : (o.levels[Math.floor(o.levels.length / 2)] ?? 1);
   await writeFile(svgFile, await renderSvg(chartSpec(report, level)));
-  process.stdout.write(`${markdown}\n\nResults: ${path.relative(repoRoot, jsonFile)}, chart: ${path.relative(repoRoot, svgFile)}\n`);
+  process.stdout.write(
+    `${markdown}\n\nResults: ${path.relative(repoRoot, jsonFile)}, chart: ${path.relative(repoRoot, svgFile)}\n`,
+  );
 
   const failed = failedCases(results);
   if (failed.length > 0) {
-    process.stderr.write(`bench: ${failed.length} case(s) had errors or did not run:\n${failed.map((r) => `  ${r.id}: ${r.failure ?? `${r.errors} errors`}`).join("\n")}\n`);
+    process.stderr.write(
+      `bench: ${failed.length} case(s) had errors or did not run:\n${failed.map((r) => `  ${r.id}: ${r.failure ?? `${r.errors} errors`}`).join("\n")}\n`,
+    );
     process.exit(1);
   }
   process.exit(0);

@@ -2,18 +2,18 @@ import http from "node:http";
 import { fromBinary, toBinary } from "@bufbuild/protobuf";
 import { createClient, type Transport } from "@connectrpc/connect";
 import {
-  Http2SessionManager,
   createConnectTransport,
   createGrpcTransport,
   createGrpcWebTransport,
+  Http2SessionManager,
 } from "@connectrpc/connect-node";
 import * as grpc from "@grpc/grpc-js";
 import {
-  ItemService,
   type BatchGetItemDetailsRequest,
   type BatchGetItemDetailsResponse,
   type GetItemDetailRequest,
   type GetItemDetailResponse,
+  ItemService,
 } from "@pos/gen/pos/masterdata/v1/item_service_pb.js";
 import type { NodeClientKind } from "./client-spec.js";
 

@@ -29,7 +29,8 @@ export async function lookUp(
 /** The port a peer listens on: PEER_PORT, 0 (any) by default. */
 export function peerPort(env: NodeJS.ProcessEnv): number {
   const port = Number(env.PEER_PORT ?? "0");
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`PEER_PORT must be 0..65535, got "${env.PEER_PORT}"`);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new Error(`PEER_PORT must be 0..65535, got "${env.PEER_PORT}"`);
   return port;
 }
 

@@ -37,7 +37,10 @@ export function parseProcStat(text: string, ticks: number): CpuTimes {
   const close = text.lastIndexOf(")");
   if (close < 0) throw new Error(`not a /proc/<pid>/stat line: ${JSON.stringify(text.slice(0, 80))}`);
   // After ")": field 3 (state) is index 0, so field N is index N - 3.
-  const rest = text.slice(close + 2).trim().split(/\s+/);
+  const rest = text
+    .slice(close + 2)
+    .trim()
+    .split(/\s+/);
   const field = (n: number): number => {
     const value = Number(rest[n - 3]);
     if (!Number.isFinite(value)) throw new Error(`/proc/<pid>/stat field ${n} is not a number`);

@@ -1,7 +1,7 @@
 import { spawn } from "node:child_process";
 import { readFile, rm } from "node:fs/promises";
 import { createInterface } from "node:readline";
-import { spawnService, type ServiceProcess } from "@pos/common/testing/spawn-service.js";
+import { type ServiceProcess, spawnService } from "@pos/common/testing/spawn-service.js";
 import type { ClientEvent, ClientResult, ClientSpec } from "./client-spec.js";
 import { clockTicksPerSecond, parseProcStat } from "./proc-stats.js";
 
@@ -92,7 +92,12 @@ export interface ToolProcessResult {
  * Runs an external tool under `sh`, which waits for it and then dumps its own /proc stat: the
  * child's CPU shows up there as cutime + cstime, exact, even though the tool has exited.
  */
-export function runTool(command: string, args: string[], statFile: string, onStart?: (pid: number) => void): Promise<ToolProcessResult> {
+export function runTool(
+  command: string,
+  args: string[],
+  statFile: string,
+  onStart?: (pid: number) => void,
+): Promise<ToolProcessResult> {
   return new Promise((resolve, reject) => {
     const script = '"$@"; rc=$?; cat /proc/$$/stat > "$BENCH_STAT_FILE"; exit $rc';
     const child = spawn("sh", ["-c", script, "sh", command, ...args], {

@@ -28,7 +28,9 @@ export interface BenchReport {
 }
 
 const f = (v: number | undefined, digits = 0): string =>
-  v === undefined || !Number.isFinite(v) ? "–" : v.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits });
+  v === undefined || !Number.isFinite(v)
+    ? "–"
+    : v.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits });
 const ms = (v: number | undefined): string => (v === undefined ? "–" : v < 10 ? f(v, 2) : v < 100 ? f(v, 1) : f(v, 0));
 const x = (v: number | undefined): string => (v === undefined ? "–" : `${f(v, 2)}×`);
 const errs = (r: CaseResult): string =>
@@ -43,7 +45,13 @@ export function markdownReport(report: BenchReport): string {
   lines.push(
     `Machine: ${m.cores} cores (${m.cpuModel}), ${m.memoryGb} GB, ${m.kernel}, Node ${m.node}, load average at start ${m.loadAverageAtStart.join(" / ")}; commit ${m.gitCommit}.`,
   );
-  lines.push(`Tools: ${Object.entries(m.tools).map(([k, v]) => `${k} (${v})`).join(", ") || "none"}.`);
+  lines.push(
+    `Tools: ${
+      Object.entries(m.tools)
+        .map(([k, v]) => `${k} (${v})`)
+        .join(", ") || "none"
+    }.`,
+  );
   lines.push(`Command: \`${meta.command}\` — ${Math.round(meta.wallSeconds)} s wall time.`);
   lines.push("");
   lines.push(
@@ -106,14 +114,20 @@ export function markdownReport(report: BenchReport): string {
   const notes = [...new Set(cases.flatMap((r) => r.notes))];
   if (notes.length > 0) {
     lines.push("");
-    lines.push("Correctness checks: the Node client checks every answer (the item code asked for, all 20 codes of a batch, every step of a sale); " + notes.join("; ") + ".");
+    lines.push(
+      "Correctness checks: the Node client checks every answer (the item code asked for, all 20 codes of a batch, every step of a sale); " +
+        notes.join("; ") +
+        ".",
+    );
   }
   const bad = cases.filter((r) => !r.ran || r.errors > 0 || r.requests === 0);
   if (bad.length > 0) {
     lines.push("");
     lines.push("#### Problems");
     for (const r of bad) {
-      lines.push(`- \`${r.id}\`: ${r.failure ?? `${r.errors} errors of ${r.requests}`}${r.errorSamples.length > 0 ? ` — e.g. ${r.errorSamples.join(" | ")}` : ""}`);
+      lines.push(
+        `- \`${r.id}\`: ${r.failure ?? `${r.errors} errors of ${r.requests}`}${r.errorSamples.length > 0 ? ` — e.g. ${r.errorSamples.join(" | ")}` : ""}`,
+      );
     }
   }
   return lines.join("\n");

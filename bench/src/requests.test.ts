@@ -1,7 +1,15 @@
 import { fromBinary, fromJsonString } from "@bufbuild/protobuf";
 import { GetItemDetailRequestSchema } from "@pos/gen/pos/masterdata/v1/item_service_pb.js";
 import { describe, expect, it } from "vitest";
-import { distinctItemCodes, encodeGetItemBody, getItemRequest, lengthPrefixed, parseFrames, randomItemCode, seededRandom } from "./requests.js";
+import {
+  distinctItemCodes,
+  encodeGetItemBody,
+  getItemRequest,
+  lengthPrefixed,
+  parseFrames,
+  randomItemCode,
+  seededRandom,
+} from "./requests.js";
 
 describe("request bodies built from the schema", () => {
   const req = getItemRequest("ITEM0042");
@@ -19,7 +27,9 @@ describe("request bodies built from the schema", () => {
 
   it("Connect bodies round-trip as binary and JSON", () => {
     expect(fromBinary(GetItemDetailRequestSchema, encodeGetItemBody(req, "connect-proto"))).toEqual(req);
-    expect(fromJsonString(GetItemDetailRequestSchema, new TextDecoder().decode(encodeGetItemBody(req, "connect-json")))).toEqual(req);
+    expect(
+      fromJsonString(GetItemDetailRequestSchema, new TextDecoder().decode(encodeGetItemBody(req, "connect-json"))),
+    ).toEqual(req);
   });
 
   it("writes the length big-endian and splits several frames", () => {

@@ -1,9 +1,9 @@
 import { create, toBinary, toJsonString } from "@bufbuild/protobuf";
 import {
-  BatchGetItemDetailsRequestSchema,
-  GetItemDetailRequestSchema,
   type BatchGetItemDetailsRequest,
+  BatchGetItemDetailsRequestSchema,
   type GetItemDetailRequest,
+  GetItemDetailRequestSchema,
 } from "@pos/gen/pos/masterdata/v1/item_service_pb.js";
 import { demo, demoItemCode, seededRandom } from "@pos/master-data/src/demo-catalogue.js";
 
@@ -63,7 +63,8 @@ export function parseFrames(body: Uint8Array): Frame[] {
     if (body.length - at < 5) throw new Error(`truncated frame header at byte ${at}`);
     const flags = body[at] ?? 0;
     const length = new DataView(body.buffer, body.byteOffset + at + 1, 4).getUint32(0, false);
-    if (at + 5 + length > body.length) throw new Error(`frame at byte ${at} says ${length} bytes, only ${body.length - at - 5} left`);
+    if (at + 5 + length > body.length)
+      throw new Error(`frame at byte ${at} says ${length} bytes, only ${body.length - at - 5} left`);
     frames.push({ flags, data: body.subarray(at + 5, at + 5 + length) });
     at += 5 + length;
   }

@@ -1,13 +1,35 @@
 import { describe, expect, it } from "vitest";
-import { compareWithBaselines, failedCases, type CaseResult } from "./results.js";
+import { type CaseResult, compareWithBaselines, failedCases } from "./results.js";
 
 function result(id: string, rps: number, cpu: number, p50: number, baselineId?: string): CaseResult {
   return {
-    id, kind: "direct", server: "s", rpc: "r", transport: "t", loadgen: "l", concurrency: 1, mode: "closed-loop",
-    ran: true, failure: undefined, requests: 100, errors: 0, errorRate: 0, errorSamples: [], windowMs: 1000, rps,
+    id,
+    kind: "direct",
+    server: "s",
+    rpc: "r",
+    transport: "t",
+    loadgen: "l",
+    concurrency: 1,
+    mode: "closed-loop",
+    ran: true,
+    failure: undefined,
+    requests: 100,
+    errors: 0,
+    errorRate: 0,
+    errorSamples: [],
+    windowMs: 1000,
+    rps,
     latency: { count: 100, meanMs: p50, p50Ms: p50, p90Ms: p50, p99Ms: p50 * 2, maxMs: p50 * 3 },
-    serverCpuMs: 0, clientCpuMs: 0, serverCpuUsPerReq: cpu, clientCpuUsPerReq: 1, serverPeakRssMb: 1, clientPeakRssMb: 1,
-    notes: [], baselineId, vsBaseline: undefined, cart: undefined,
+    serverCpuMs: 0,
+    clientCpuMs: 0,
+    serverCpuUsPerReq: cpu,
+    clientCpuUsPerReq: 1,
+    serverPeakRssMb: 1,
+    clientPeakRssMb: 1,
+    notes: [],
+    baselineId,
+    vsBaseline: undefined,
+    cart: undefined,
   };
 }
 

@@ -1,8 +1,8 @@
 import { toJson } from "@bufbuild/protobuf";
 import { ItemSchema } from "@pos/gen/pos/masterdata/v1/item_pb.js";
 import Fastify from "fastify";
-import { batchGetPath, getItemPath } from "./requests.js";
 import { announce, lookUp, openPeerStore, peerPort } from "./peer-store.js";
+import { batchGetPath, getItemPath } from "./requests.js";
 
 // Peer: the original system's path: a plain Fastify JSON route over HTTP/1.1, same repository
 // and data. It sits on the Connect path and answers the same JSON (protobuf's JSON mapping, as

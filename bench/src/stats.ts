@@ -36,7 +36,8 @@ export function summarizeLatencies(samplesMs: readonly number[] | Float64Array):
  * of measurements taken in the same run, so machine-wide noise largely cancels.
  */
 export function ratio(ours: number | undefined, baseline: number | undefined): number | undefined {
-  if (ours === undefined || baseline === undefined || !Number.isFinite(ours) || !Number.isFinite(baseline)) return undefined;
+  if (ours === undefined || baseline === undefined || !Number.isFinite(ours) || !Number.isFinite(baseline))
+    return undefined;
   if (baseline === 0) return undefined;
   return ours / baseline;
 }

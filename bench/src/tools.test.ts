@@ -7,7 +7,12 @@ describe("wrk", () => {
   });
 
   it("writes a script with every body and the checks", () => {
-    const script = wrkScript("/p", { "content-type": "application/json" }, [new TextEncoder().encode('{"a":1}')], ["ITEM"]);
+    const script = wrkScript(
+      "/p",
+      { "content-type": "application/json" },
+      [new TextEncoder().encode('{"a":1}')],
+      ["ITEM"],
+    );
     expect(script).toContain('"{\\34a\\34:1}"');
     expect(script).toContain('["content-type"] = "application/json"');
     expect(script).toContain('local expect = { "ITEM" }');
@@ -15,7 +20,7 @@ describe("wrk", () => {
 
   it("parses the JSON line its done() prints; bad answers and socket errors are errors", () => {
     const out =
-      "Running 2s test\nWRK_JSON {\"requests\":1000,\"durationUs\":2000000,\"bad\":3,\"connect\":0,\"read\":1,\"write\":0,\"status\":3,\"timeout\":2,\"meanUs\":1500.5,\"p50Us\":1200,\"p90Us\":2500,\"p99Us\":9000,\"maxUs\":12000}\n";
+      'Running 2s test\nWRK_JSON {"requests":1000,"durationUs":2000000,"bad":3,"connect":0,"read":1,"write":0,"status":3,"timeout":2,"meanUs":1500.5,"p50Us":1200,"p90Us":2500,"p99Us":9000,"maxUs":12000}\n';
     const r = parseWrk(out);
     expect(r.requests).toBe(1000);
     expect(r.errors).toBe(6);
@@ -30,12 +35,20 @@ describe("wrk", () => {
 
 describe("h2load", () => {
   it("uses one connection with as many streams as the concurrency", () => {
-    const args = h2loadArgs("http://h/p", "b.bin", { "content-type": "application/grpc", te: "trailers" }, 16, 5, "log.tsv");
+    const args = h2loadArgs(
+      "http://h/p",
+      "b.bin",
+      { "content-type": "application/grpc", te: "trailers" },
+      16,
+      5,
+      "log.tsv",
+    );
     expect(args).toEqual(expect.arrayContaining(["-c1", "-m16", "-D5", "-H", "te: trailers", "--log-file=log.tsv"]));
   });
 
   it("takes counts from the summary and latencies/status from the per-request log", () => {
-    const stdout = "finished in 2.00s, 3 req/s\nrequests: 3 total, 3 started, 3 done, 2 succeeded, 1 failed, 0 errored, 0 timeout\n";
+    const stdout =
+      "finished in 2.00s, 3 req/s\nrequests: 3 total, 3 started, 3 done, 2 succeeded, 1 failed, 0 errored, 0 timeout\n";
     const log = "1700000000000000\t200\t1000\n1700000000000100\t200\t3000\n1700000000000200\t503\t2000\n";
     const r = parseH2load(stdout, log);
     expect(r.requests).toBe(3);
@@ -47,8 +60,12 @@ describe("h2load", () => {
 
 describe("ghz", () => {
   it("runs a duration, or a count once the warm-up told the rate", () => {
-    expect(ghzArgs("h:1", "x.protoset", "a.B.C", "d.json", 8, { durationS: 2 }, "o.json")).toEqual(expect.arrayContaining(["-z", "2s", "-c", "8", "--connections", "1"]));
-    expect(ghzArgs("h:1", "x.protoset", "a.B.C", "d.json", 8, { count: 5000 }, "o.json")).toEqual(expect.arrayContaining(["-n", "5000"]));
+    expect(ghzArgs("h:1", "x.protoset", "a.B.C", "d.json", 8, { durationS: 2 }, "o.json")).toEqual(
+      expect.arrayContaining(["-z", "2s", "-c", "8", "--connections", "1"]),
+    );
+    expect(ghzArgs("h:1", "x.protoset", "a.B.C", "d.json", 8, { count: 5000 }, "o.json")).toEqual(
+      expect.arrayContaining(["-n", "5000"]),
+    );
   });
 
   it("counts non-OK statuses as errors and reads nanoseconds", () => {

@@ -26,7 +26,12 @@ export function luaString(bytes: Uint8Array): string {
  * status is not 200 or whose body lacks each of `mustContain` (wrk cannot tie a response to its
  * request, so this checks "an item came back", not which one). done() prints one JSON line.
  */
-export function wrkScript(path: string, headers: Record<string, string>, bodies: Uint8Array[], mustContain: string[]): string {
+export function wrkScript(
+  path: string,
+  headers: Record<string, string>,
+  bodies: Uint8Array[],
+  mustContain: string[],
+): string {
   const hdrs = Object.entries(headers)
     .map(([k, v]) => `[${luaString(new TextEncoder().encode(k))}] = ${luaString(new TextEncoder().encode(v))}`)
     .join(", ");
@@ -101,7 +106,14 @@ export function parseWrk(stdout: string): ToolRun {
 }
 
 /** h2load: ONE HTTP/2 connection with `concurrency` streams, like the Node client's one session. */
-export function h2loadArgs(url: string, bodyFile: string, headers: Record<string, string>, concurrency: number, durationS: number, logFile: string): string[] {
+export function h2loadArgs(
+  url: string,
+  bodyFile: string,
+  headers: Record<string, string>,
+  concurrency: number,
+  durationS: number,
+  logFile: string,
+): string[] {
   const args = ["-t1", "-c1", `-m${concurrency}`, `-D${durationS}`, "-d", bodyFile, `--log-file=${logFile}`];
   for (const [k, v] of Object.entries(headers)) args.push("-H", `${k}: ${v}`);
   args.push(url);
@@ -110,7 +122,9 @@ export function h2loadArgs(url: string, bodyFile: string, headers: Record<string
 
 /** h2load's summary line plus its per-request log (status and µs per request) for percentiles. */
 export function parseH2load(stdout: string, log: string): ToolRun {
-  const m = stdout.match(/requests: (\d+) total, (\d+) started, (\d+) done, (\d+) succeeded, (\d+) failed, (\d+) errored, (\d+) timeout/);
+  const m = stdout.match(
+    /requests: (\d+) total, (\d+) started, (\d+) done, (\d+) succeeded, (\d+) failed, (\d+) errored, (\d+) timeout/,
+  );
   if (m === null) throw new Error(`h2load printed no "requests:" line:\n${stdout}`);
   const [, , , , , failed, errored, timeout] = m.map(Number);
   const finished = stdout.match(/finished in ([\d.]+)(ms|s)/);
@@ -138,18 +152,34 @@ export function parseH2load(stdout: string, log: string): ToolRun {
  * deadline under the calls still in flight and counts them as errors, so the measured run asks
  * for the number of calls the warm-up's rate fits in the duration instead.
  */
-export function ghzArgs(target: string, protoset: string, method: string, dataFile: string, concurrency: number, limit: { durationS: number } | { count: number }, outFile: string): string[] {
+export function ghzArgs(
+  target: string,
+  protoset: string,
+  method: string,
+  dataFile: string,
+  concurrency: number,
+  limit: { durationS: number } | { count: number },
+  outFile: string,
+): string[] {
   return [
     "--insecure",
-    "--protoset", protoset,
-    "--call", method,
-    "--data-file", dataFile,
-    "-c", String(concurrency),
-    "--connections", "1",
+    "--protoset",
+    protoset,
+    "--call",
+    method,
+    "--data-file",
+    dataFile,
+    "-c",
+    String(concurrency),
+    "--connections",
+    "1",
     ...("count" in limit ? ["-n", String(Math.max(concurrency, limit.count))] : ["-z", `${limit.durationS}s`]),
-    "--timeout", "5s",
-    "-O", "json",
-    "-o", outFile,
+    "--timeout",
+    "5s",
+    "-O",
+    "json",
+    "-o",
+    outFile,
     target,
   ];
 }
@@ -173,8 +203,19 @@ export function parseGhz(json: string): ToolRun {
     requests: j.count,
     errors: j.count - ok,
     windowMs: ms(j.total),
-    latency: { count: j.count, meanMs: ms(j.average), p50Ms: at(50), p90Ms: at(90), p99Ms: at(99), maxMs: ms(j.slowest) },
-    notes: ["ghz: codes round-robin over generated requests, run for as many calls as the warm-up's rate fits in the duration; errors = non-OK gRPC statuses counted by ghz"],
-    errorSamples: Object.entries(j.errorDistribution ?? {}).slice(0, 3).map(([message, n]) => `ghz: ${n} × ${message}`),
+    latency: {
+      count: j.count,
+      meanMs: ms(j.average),
+      p50Ms: at(50),
+      p90Ms: at(90),
+      p99Ms: at(99),
+      maxMs: ms(j.slowest),
+    },
+    notes: [
+      "ghz: codes round-robin over generated requests, run for as many calls as the warm-up's rate fits in the duration; errors = non-OK gRPC statuses counted by ghz",
+    ],
+    errorSamples: Object.entries(j.errorDistribution ?? {})
+      .slice(0, 3)
+      .map(([message, n]) => `ghz: ${n} × ${message}`),
   };
 }

@@ -1,8 +1,8 @@
-import type { FastifyInstance } from "fastify";
 import { createConnectApp } from "@pos/common/connect-app.js";
 import type { ServerSettings } from "@pos/common/server-config.js";
 import { CartService } from "@pos/gen/pos/cart/v1/cart_service_pb.js";
-import { createCartService, type CartServiceDeps } from "./cart-service.js";
+import type { FastifyInstance } from "fastify";
+import { type CartServiceDeps, createCartService } from "./cart-service.js";
 
 /** The cart HTTP app: CartService on one port, over every protocol. */
 export async function createCartApp(

@@ -9,7 +9,7 @@ import {
   BillResponseSchema,
   CancelCartResponseSchema,
   CancelLineItemResponseSchema,
-  CartService,
+  type CartService,
   CreateCartResponseSchema,
   GetCartResponseSchema,
   SubtotalResponseSchema,
@@ -17,7 +17,7 @@ import {
 } from "@pos/gen/pos/cart/v1/cart_service_pb.js";
 import type { Tax } from "@pos/gen/pos/masterdata/v1/tax_pb.js";
 import type { ItemClient } from "./master-data/item-client.js";
-import { transition, type SaleOp } from "./sale/cart-state.js";
+import { type SaleOp, transition } from "./sale/cart-state.js";
 import * as sale from "./sale/sale.js";
 import { CartConflictError, type CartKey, type CartStore } from "./store/cart-store.js";
 import type { TransactionLog } from "./store/transaction-log.js";
@@ -93,7 +93,11 @@ export function createCartService(deps: CartServiceDeps): ServiceImpl<typeof Car
       const cart = await loadFor(key, "addLines");
       const scope = { tenantId: key.tenantId, storeCode: key.storeCode, terminalId: cart.terminalId };
       const [found, taxes] = await Promise.all([
-        items.getItems(scope, req.items.map((e) => e.itemCode), callOf(ctx)),
+        items.getItems(
+          scope,
+          req.items.map((e) => e.itemCode),
+          callOf(ctx),
+        ),
         taxesFor(cart, ctx),
       ]);
       if (found.notFound.length > 0) {
@@ -103,7 +107,10 @@ export function createCartService(deps: CartServiceDeps): ServiceImpl<typeof Car
           Code.NotFound,
         );
       }
-      const lines = req.items.map((e) => ({ item: found.items.get(e.itemCode)!, quantity: e.quantity, unitPriceOverride: e.unitPriceOverride }));
+      const lines = req.items.flatMap((e) => {
+        const item = found.items.get(e.itemCode);
+        return item === undefined ? [] : [{ item, quantity: e.quantity, unitPriceOverride: e.unitPriceOverride }];
+      });
       const updated = await change(key, (current) => sale.addLines(current, lines, taxes, now()));
       return create(AddLineItemsResponseSchema, { cart: updated });
     },

@@ -37,7 +37,10 @@ export async function openCartDependencies(config: Omit<CartConfig, keyof Server
     const carts =
       config.redisUrl === undefined
         ? createMemoryCartStore({ ttlSeconds: config.cartTtlSeconds })
-        : await connectRedisCartStore(config.redisUrl, { ttlSeconds: config.cartTtlSeconds, timeoutMs: config.redisTimeoutMs });
+        : await connectRedisCartStore(config.redisUrl, {
+            ttlSeconds: config.cartTtlSeconds,
+            timeoutMs: config.redisTimeoutMs,
+          });
     opened.push(carts);
     const transactions =
       config.mongodbUri === undefined
@@ -50,7 +53,10 @@ export async function openCartDependencies(config: Omit<CartConfig, keyof Server
       items,
       describe: {
         masterData: transport.describe,
-        carts: config.redisUrl === undefined ? "in-memory" : `redis (${redactUrl(config.redisUrl)}), TTL ${config.cartTtlSeconds} s`,
+        carts:
+          config.redisUrl === undefined
+            ? "in-memory"
+            : `redis (${redactUrl(config.redisUrl)}), TTL ${config.cartTtlSeconds} s`,
         transactions: config.mongodbUri === undefined ? "in-memory" : `mongodb (${redactUrl(config.mongodbUri)})`,
       },
       close: () => closeAll(opened),

@@ -1,14 +1,14 @@
-import { fileURLToPath } from "node:url";
 import type { AddressInfo } from "node:net";
-import { createClient, type Client } from "@connectrpc/connect";
+import { fileURLToPath } from "node:url";
+import { type Client, createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
-import { spawnService, type ServiceProcess } from "@pos/common/testing/spawn-service.js";
+import { type ServiceProcess, spawnService } from "@pos/common/testing/spawn-service.js";
 import { CartService } from "@pos/gen/pos/cart/v1/cart_service_pb.js";
 import type { FastifyInstance } from "fastify";
 import { createCartApp } from "../src/app.js";
 import type { CartConfig } from "../src/config.js";
 import type { MasterDataTransportConfig } from "../src/master-data/transport.js";
-import { openCartDependencies, type CartDependencies } from "../src/wiring.js";
+import { type CartDependencies, openCartDependencies } from "../src/wiring.js";
 
 const masterDataMain = fileURLToPath(new URL("../../master-data/src/main.ts", import.meta.url));
 
@@ -32,7 +32,10 @@ export interface RunningCart {
 /** The cart service in this process on a real socket, talking to master-data over the given transport. */
 export async function startCart(
   masterData: MasterDataTransportConfig,
-  overrides: Partial<Omit<CartConfig["masterData"], keyof MasterDataTransportConfig>> & { redisUrl?: string | undefined; mongodbUri?: string | undefined } = {},
+  overrides: Partial<Omit<CartConfig["masterData"], keyof MasterDataTransportConfig>> & {
+    redisUrl?: string | undefined;
+    mongodbUri?: string | undefined;
+  } = {},
 ): Promise<RunningCart> {
   const { redisUrl: redis, mongodbUri, ...md } = overrides;
   const deps = await openCartDependencies({
@@ -52,7 +55,12 @@ export async function startCart(
     mongodbUri: "mongodbUri" in overrides ? mongodbUri : process.env.MONGODB_URI,
     mongodbTimeoutMs: 2000,
   });
-  const app = await createCartApp(deps, { logLevel: "silent", logRequests: false, readMaxBytes: 1 << 20, tls: undefined });
+  const app = await createCartApp(deps, {
+    logLevel: "silent",
+    logRequests: false,
+    readMaxBytes: 1 << 20,
+    tls: undefined,
+  });
   await app.listen({ host: "127.0.0.1", port: 0 });
   const baseUrl = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
   return {
@@ -69,9 +77,21 @@ export async function startCart(
 
 /** The five ways cart can call master-data. */
 export const masterDataTransports: { name: string; config: (url: string) => MasterDataTransportConfig }[] = [
-  { name: "connect json http/1.1", config: (url) => ({ url, protocol: "connect", httpVersion: "1.1", format: "json" }) },
-  { name: "connect binary http/1.1", config: (url) => ({ url, protocol: "connect", httpVersion: "1.1", format: "binary" }) },
-  { name: "connect binary http/2", config: (url) => ({ url, protocol: "connect", httpVersion: "2", format: "binary" }) },
+  {
+    name: "connect json http/1.1",
+    config: (url) => ({ url, protocol: "connect", httpVersion: "1.1", format: "json" }),
+  },
+  {
+    name: "connect binary http/1.1",
+    config: (url) => ({ url, protocol: "connect", httpVersion: "1.1", format: "binary" }),
+  },
+  {
+    name: "connect binary http/2",
+    config: (url) => ({ url, protocol: "connect", httpVersion: "2", format: "binary" }),
+  },
   { name: "grpc http/2", config: (url) => ({ url, protocol: "grpc", httpVersion: "2", format: "binary" }) },
-  { name: "grpc-web binary http/1.1", config: (url) => ({ url, protocol: "grpc-web", httpVersion: "1.1", format: "binary" }) },
+  {
+    name: "grpc-web binary http/1.1",
+    config: (url) => ({ url, protocol: "grpc-web", httpVersion: "1.1", format: "binary" }),
+  },
 ];

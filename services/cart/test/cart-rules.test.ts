@@ -5,7 +5,7 @@ import { MoneySchema } from "@pos/gen/pos/common/v1/money_pb.js";
 import { createClient as createRedisClient } from "redis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cartRedisKey } from "../src/store/redis-cart-store.js";
-import { masterDataTransports, redisUrl, startCart, startMasterDataProcess, type RunningCart } from "./cart-harness.js";
+import { masterDataTransports, type RunningCart, redisUrl, startCart, startMasterDataProcess } from "./cart-harness.js";
 
 // Errors a cashier or an integrator will meet, over the real service: each is
 // clear, and none changes the cart.
@@ -44,13 +44,34 @@ describe("cart rules over the real service (Redis store, real master-data)", () 
     const ref = await newCart();
     const before = (await cart.client.getCart({ cart: ref })).cart;
     const cases: [Promise<unknown>, RegExp][] = [
-      [cart.client.addLineItems({ cart: ref, items: [{ itemCode: "ITEM0001", quantity: 0 }] }), /quantity must be 1\.\.9999, got 0/],
-      [cart.client.addLineItems({ cart: ref, items: [{ itemCode: "ITEM0001", quantity: -3 }] }), /quantity must be 1\.\.9999, got -3/],
-      [cart.client.addLineItems({ cart: ref, items: [{ itemCode: "ITEM0001", quantity: 10_000 }] }), /quantity must be 1\.\.9999/],
-      [cart.client.addLineItems({ cart: ref, items: [{ itemCode: "", quantity: 1 }] }), /items\[0\]\.item_code: is required/],
+      [
+        cart.client.addLineItems({ cart: ref, items: [{ itemCode: "ITEM0001", quantity: 0 }] }),
+        /quantity must be 1\.\.9999, got 0/,
+      ],
+      [
+        cart.client.addLineItems({ cart: ref, items: [{ itemCode: "ITEM0001", quantity: -3 }] }),
+        /quantity must be 1\.\.9999, got -3/,
+      ],
+      [
+        cart.client.addLineItems({ cart: ref, items: [{ itemCode: "ITEM0001", quantity: 10_000 }] }),
+        /quantity must be 1\.\.9999/,
+      ],
+      [
+        cart.client.addLineItems({ cart: ref, items: [{ itemCode: "", quantity: 1 }] }),
+        /items\[0\]\.item_code: is required/,
+      ],
       [cart.client.addLineItems({ cart: ref, items: [] }), /1\.\.100 lines per call, got 0/],
-      [cart.client.addLineItems({ cart: ref, items: Array.from({ length: 101 }, () => ({ itemCode: "ITEM0001", quantity: 1 })) }), /got 101/],
-      [cart.client.addLineItems({ cart: { ...ref, cartId: "nope" }, items: [{ itemCode: "ITEM0001", quantity: 1 }] }), /cart\.cart_id: must be a cart id/],
+      [
+        cart.client.addLineItems({
+          cart: ref,
+          items: Array.from({ length: 101 }, () => ({ itemCode: "ITEM0001", quantity: 1 })),
+        }),
+        /got 101/,
+      ],
+      [
+        cart.client.addLineItems({ cart: { ...ref, cartId: "nope" }, items: [{ itemCode: "ITEM0001", quantity: 1 }] }),
+        /cart\.cart_id: must be a cart id/,
+      ],
       [cart.client.addLineItems({ items: [{ itemCode: "ITEM0001", quantity: 1 }] }), /^cart: is required/],
       [cart.client.createCart({ ...scope, terminalId: "", staffId: "S1" }), /^terminal_id: is required/],
       [cart.client.updateLineItemQuantity({ cart: ref, lineNo: 0, quantity: 1 }), /^line_no: must be 1 or more/],
@@ -64,7 +85,14 @@ describe("cart rules over the real service (Redis store, real master-data)", () 
   it("unknown items → not_found naming every unknown code, nothing added", async () => {
     const ref = await newCart();
     const err = await failure(
-      cart.client.addLineItems({ cart: ref, items: [{ itemCode: "ITEM0001", quantity: 1 }, { itemCode: "NOPE-1", quantity: 1 }, { itemCode: "NOPE-2", quantity: 1 }] }),
+      cart.client.addLineItems({
+        cart: ref,
+        items: [
+          { itemCode: "ITEM0001", quantity: 1 },
+          { itemCode: "NOPE-1", quantity: 1 },
+          { itemCode: "NOPE-2", quantity: 1 },
+        ],
+      }),
     );
     expect(err).toEqual({ code: "NotFound", message: expect.stringContaining('item "NOPE-1", "NOPE-2" not found') });
     const { cart: after } = await cart.client.getCart({ cart: ref });
@@ -73,39 +101,57 @@ describe("cart rules over the real service (Redis store, real master-data)", () 
   });
 
   it("unknown tenant and unknown cart → not_found", async () => {
-    expect(await failure(cart.client.createCart({ tenantId: "T9999", storeCode: "S0001", terminalId: "R01", staffId: "S1" }))).toEqual({
+    expect(
+      await failure(
+        cart.client.createCart({ tenantId: "T9999", storeCode: "S0001", terminalId: "R01", staffId: "S1" }),
+      ),
+    ).toEqual({
       code: "NotFound",
       message: 'tenant "T9999" has no catalogue',
     });
-    expect(await failure(cart.client.getCart({ cart: { ...scope, cartId: "00000000-0000-4000-8000-000000000000" } }))).toMatchObject({ code: "NotFound" });
+    expect(
+      await failure(cart.client.getCart({ cart: { ...scope, cartId: "00000000-0000-4000-8000-000000000000" } })),
+    ).toMatchObject({ code: "NotFound" });
   });
 
   it("enforces the state machine with failed_precondition", async () => {
     const ref = await newCart();
     expect(await failure(cart.client.subtotal({ cart: ref }))).toMatchObject({ code: "FailedPrecondition" });
     await cart.client.addLineItems({ cart: ref, items: [{ itemCode: "ITEM0001", quantity: 1 }] });
-    expect(await failure(cart.client.addPayments({ cart: ref, payments: [{ paymentCode: "01", amount: yen(100n) }] }))).toMatchObject({
+    expect(
+      await failure(cart.client.addPayments({ cart: ref, payments: [{ paymentCode: "01", amount: yen(100n) }] })),
+    ).toMatchObject({
       code: "FailedPrecondition",
       message: expect.stringMatching(/Subtotal/),
     });
     expect(await failure(cart.client.bill({ cart: ref }))).toMatchObject({ code: "FailedPrecondition" });
     await cart.client.subtotal({ cart: ref });
-    expect(await failure(cart.client.bill({ cart: ref }))).toMatchObject({ code: "FailedPrecondition", message: expect.stringMatching(/balance .* remains/) });
-    expect(await failure(cart.client.addPayments({ cart: ref, payments: [{ paymentCode: "99", amount: yen(1n) }] }))).toMatchObject({
+    expect(await failure(cart.client.bill({ cart: ref }))).toMatchObject({
+      code: "FailedPrecondition",
+      message: expect.stringMatching(/balance .* remains/),
+    });
+    expect(
+      await failure(cart.client.addPayments({ cart: ref, payments: [{ paymentCode: "99", amount: yen(1n) }] })),
+    ).toMatchObject({
       code: "InvalidArgument",
       message: expect.stringMatching(/99/),
     });
     const { cart: cancelled } = await cart.client.cancelCart({ cart: ref });
     expect(cancelled?.status).toBe(CartStatus.CANCELLED);
     expect((await cart.client.cancelCart({ cart: ref })).cart).toEqual(cancelled);
-    expect(await failure(cart.client.bill({ cart: ref }))).toMatchObject({ code: "FailedPrecondition", message: expect.stringMatching(/CANCELLED/) });
+    expect(await failure(cart.client.bill({ cart: ref }))).toMatchObject({
+      code: "FailedPrecondition",
+      message: expect.stringMatching(/CANCELLED/),
+    });
     expect(await cart.deps.transactions.find(ref)).toMatchObject({ kind: "cancel" });
   });
 
   it("100 concurrent AddLineItems on one cart keep all 100 lines", async () => {
     const ref = await newCart();
     const codes = Array.from({ length: 100 }, (_, i) => `ITEM${String(i * 37).padStart(4, "0")}`);
-    await Promise.all(codes.map((itemCode) => cart.client.addLineItems({ cart: ref, items: [{ itemCode, quantity: 1 }] })));
+    await Promise.all(
+      codes.map((itemCode) => cart.client.addLineItems({ cart: ref, items: [{ itemCode, quantity: 1 }] })),
+    );
     const { cart: after } = await cart.client.getCart({ cart: ref });
     expect(after?.lines).toHaveLength(100);
     expect(new Set(after?.lines.map((l) => l.lineNo))).toEqual(new Set(Array.from({ length: 100 }, (_, i) => i + 1)));

@@ -1,7 +1,7 @@
 import { fileURLToPath } from "node:url";
 import { createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
-import { spawnService, type ServiceProcess } from "@pos/common/testing/spawn-service.js";
+import { type ServiceProcess, spawnService } from "@pos/common/testing/spawn-service.js";
 import { CartService } from "@pos/gen/pos/cart/v1/cart_service_pb.js";
 import { afterEach, describe, expect, it } from "vitest";
 import { startMasterDataProcess } from "./cart-harness.js";
@@ -23,11 +23,27 @@ describe("cart process (src/main.ts)", () => {
   it("starts on the embedded stores, logs the master-data transport once, serves a sale step, stops on SIGTERM", async () => {
     const masterData = await startMasterDataProcess();
     running.push(masterData.proc);
-    const p = start({ MASTER_DATA_URL: masterData.url, MASTER_DATA_PROTOCOL: "grpc-web", MASTER_DATA_HTTP_VERSION: "1.1", MASTER_DATA_FORMAT: "json" });
+    const p = start({
+      MASTER_DATA_URL: masterData.url,
+      MASTER_DATA_PROTOCOL: "grpc-web",
+      MASTER_DATA_HTTP_VERSION: "1.1",
+      MASTER_DATA_FORMAT: "json",
+    });
     const port = await p.port();
-    const client = createClient(CartService, createConnectTransport({ baseUrl: `http://127.0.0.1:${port}`, httpVersion: "1.1" }));
-    const { cart } = await client.createCart({ tenantId: "T0001", storeCode: "S0001", terminalId: "R01", staffId: "S1" });
-    const { cart: added } = await client.addLineItems({ cart: { tenantId: "T0001", storeCode: "S0001", cartId: cart!.cartId }, items: [{ itemCode: "ITEM0042", quantity: 2 }] });
+    const client = createClient(
+      CartService,
+      createConnectTransport({ baseUrl: `http://127.0.0.1:${port}`, httpVersion: "1.1" }),
+    );
+    const { cart } = await client.createCart({
+      tenantId: "T0001",
+      storeCode: "S0001",
+      terminalId: "R01",
+      staffId: "S1",
+    });
+    const { cart: added } = await client.addLineItems({
+      cart: { tenantId: "T0001", storeCode: "S0001", cartId: cart!.cartId },
+      items: [{ itemCode: "ITEM0042", quantity: 2 }],
+    });
     expect(added?.lines[0]?.itemCode).toBe("ITEM0042");
     const mentions = p.output().match(/grpc-web over HTTP\/1\.1 \(json\)/g) ?? [];
     expect(mentions.length).toBeGreaterThanOrEqual(1);
@@ -36,7 +52,12 @@ describe("cart process (src/main.ts)", () => {
   }, 60_000);
 
   it("refuses an impossible transport and other bad values with one message", async () => {
-    const p = start({ MASTER_DATA_PROTOCOL: "grpc", MASTER_DATA_HTTP_VERSION: "1.1", CART_TTL_SECONDS: "-1", REDIS_URL: "http://x" });
+    const p = start({
+      MASTER_DATA_PROTOCOL: "grpc",
+      MASTER_DATA_HTTP_VERSION: "1.1",
+      CART_TTL_SECONDS: "-1",
+      REDIS_URL: "http://x",
+    });
     expect(await p.exited).toBe(1);
     const out = p.output();
     expect(out).toMatch(/grpc.*HTTP\/1\.1/);

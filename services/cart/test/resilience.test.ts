@@ -1,6 +1,6 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { masterDataTransports, startCart, startMasterDataProcess, type RunningCart } from "./cart-harness.js";
+import { masterDataTransports, type RunningCart, startCart, startMasterDataProcess } from "./cart-harness.js";
 
 // master-data goes away and comes back; the cart service keeps answering, fast
 // and truthfully, and recovers without a restart. Carts are never damaged.
@@ -14,7 +14,11 @@ describe("when master-data stops and comes back", () => {
       let cart: RunningCart;
       beforeAll(async () => {
         masterData = await startMasterDataProcess();
-        cart = await startCart(transport.config(masterData.url), { breakerFailures: 3, breakerOpenMs: 300, cacheTtlMs: 0 });
+        cart = await startCart(transport.config(masterData.url), {
+          breakerFailures: 3,
+          breakerOpenMs: 300,
+          cacheTtlMs: 0,
+        });
       }, 60_000);
       afterAll(async () => {
         await cart?.close();
@@ -31,11 +35,17 @@ describe("when master-data stops and comes back", () => {
         const failures: { code: Code; message: string; ms: number }[] = [];
         for (let i = 0; i < 6; i++) {
           const started = performance.now();
-          const err = await cart.client.addLineItems({ cart: ref, items: [{ itemCode: "ITEM0002", quantity: 1 }] }).then(
-            () => undefined,
-            (e: unknown) => ConnectError.from(e),
-          );
-          failures.push({ code: err?.code ?? Code.Unknown, message: err?.rawMessage ?? "succeeded?!", ms: performance.now() - started });
+          const err = await cart.client
+            .addLineItems({ cart: ref, items: [{ itemCode: "ITEM0002", quantity: 1 }] })
+            .then(
+              () => undefined,
+              (e: unknown) => ConnectError.from(e),
+            );
+          failures.push({
+            code: err?.code ?? Code.Unknown,
+            message: err?.rawMessage ?? "succeeded?!",
+            ms: performance.now() - started,
+          });
         }
         for (const f of failures) {
           expect(f.code).toBe(Code.Unavailable);

@@ -1,6 +1,6 @@
 import { create, toJson } from "@bufbuild/protobuf";
-import { Code, ConnectError, type Client } from "@connectrpc/connect";
-import { CartSchema, CartStatus, DiscountType, type Cart } from "@pos/gen/pos/cart/v1/cart_pb.js";
+import { type Client, Code, ConnectError } from "@connectrpc/connect";
+import { type Cart, CartSchema, CartStatus, DiscountType } from "@pos/gen/pos/cart/v1/cart_pb.js";
 import type { CartService } from "@pos/gen/pos/cart/v1/cart_service_pb.js";
 import { MoneySchema } from "@pos/gen/pos/common/v1/money_pb.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -39,7 +39,17 @@ async function wholeSale(client: Client<typeof CartService>) {
   keep((await client.cancelLineItem({ cart: ref, lineNo: 5 })).cart);
   const subtotal = keep((await client.subtotal({ cart: ref })).cart);
   const due = subtotal.balanceAmount!.amount;
-  keep((await client.addPayments({ cart: ref, payments: [{ paymentCode: "11", amount: yen(1000n) }, { paymentCode: "01", amount: yen(due - 1000n + 500n) }] })).cart);
+  keep(
+    (
+      await client.addPayments({
+        cart: ref,
+        payments: [
+          { paymentCode: "11", amount: yen(1000n) },
+          { paymentCode: "01", amount: yen(due - 1000n + 500n) },
+        ],
+      })
+    ).cart,
+  );
   const billed = keep((await client.bill({ cart: ref })).cart);
   const billedAgain = keep((await client.bill({ cart: ref })).cart);
   keep((await client.getCart({ cart: ref })).cart);
@@ -123,7 +133,9 @@ describe("the whole sale, over every cart → master-data transport", () => {
     const cart = await startCart(masterDataTransports[3]!.config(masterData.url));
     try {
       const { ref } = results.get("grpc http/2")!;
-      const err = await cart.client.addLineItems({ cart: ref, items: [{ itemCode: "ITEM0001", quantity: 1 }] }).catch((e: unknown) => ConnectError.from(e));
+      const err = await cart.client
+        .addLineItems({ cart: ref, items: [{ itemCode: "ITEM0001", quantity: 1 }] })
+        .catch((e: unknown) => ConnectError.from(e));
       expect(err).toBeInstanceOf(ConnectError);
       expect((err as ConnectError).code).toBe(Code.FailedPrecondition);
       expect((err as ConnectError).rawMessage).toMatch(/COMPLETED/);

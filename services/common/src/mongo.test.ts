@@ -1,4 +1,10 @@
-import { type BulkWriteResult, MongoBulkWriteError, MongoNetworkError, MongoOperationTimeoutError, MongoServerError } from "mongodb";
+import {
+  type BulkWriteResult,
+  MongoBulkWriteError,
+  MongoNetworkError,
+  MongoOperationTimeoutError,
+  MongoServerError,
+} from "mongodb";
 import { describe, expect, it } from "vitest";
 import { dbNameFromUri, isDuplicateKey, retryOnDuplicateKey, toStoreError } from "./mongo.js";
 import { StoreTimeoutError, StoreUnavailableError } from "./store-errors.js";

@@ -1,4 +1,5 @@
 import {
+  type Db,
   MongoBulkWriteError,
   MongoClient,
   MongoClientClosedError,
@@ -10,9 +11,8 @@ import {
   MongoServerError,
   MongoServerSelectionError,
   MongoTopologyClosedError,
-  type Db,
 } from "mongodb";
-import { shortReason, StoreTimeoutError, StoreUnavailableError } from "./store-errors.js";
+import { StoreTimeoutError, StoreUnavailableError, shortReason } from "./store-errors.js";
 
 /**
  * Connects with every operation, connecting included, bounded by `timeoutMs`

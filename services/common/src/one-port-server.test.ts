@@ -39,9 +39,23 @@ beforeAll(() => {
   const result = spawnSync(
     "openssl",
     [
-      "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1",
-      "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1",
-      "-keyout", join(certDir, "key.pem"), "-out", join(certDir, "cert.pem"),
+      "req",
+      "-x509",
+      "-newkey",
+      "ec",
+      "-pkeyopt",
+      "ec_paramgen_curve:prime256v1",
+      "-nodes",
+      "-days",
+      "1",
+      "-subj",
+      "/CN=localhost",
+      "-addext",
+      "subjectAltName=IP:127.0.0.1",
+      "-keyout",
+      join(certDir, "key.pem"),
+      "-out",
+      join(certDir, "cert.pem"),
     ],
     { encoding: "utf8" },
   );
@@ -233,7 +247,10 @@ for (const transport of transports) {
       const origin = transport.origin(port);
       const agent = new http.Agent({ keepAlive: true });
       const tlsAgent = new https.Agent({ keepAlive: true });
-      cleanups.push(() => agent.destroy(), () => tlsAgent.destroy());
+      cleanups.push(
+        () => agent.destroy(),
+        () => tlsAgent.destroy(),
+      );
       const sockets = new Set<net.Socket>();
       const viaH1 = (r: { method?: string; path: string; body?: string }): Promise<Answer> =>
         h1Request(origin, { ...r, agent: secure ? tlsAgent : agent, ca: ca(), onSocket: (s) => sockets.add(s) });
@@ -314,7 +331,11 @@ for (const transport of transports) {
       cleanups.push(() => agent.destroy());
       const session = h2Connect(origin, ca());
       const bothEntered = Promise.all([entered(), entered()]);
-      const outcome = (p: Promise<Answer>): Promise<string> => p.then((a) => `answered ${a.status}`, () => "failed");
+      const outcome = (p: Promise<Answer>): Promise<string> =>
+        p.then(
+          (a) => `answered ${a.status}`,
+          () => "failed",
+        );
       const h1 = outcome(h1Request(origin, { path: "/wait", agent, ca: ca() }));
       const h2 = outcome(h2Request(session, { path: "/wait" }));
       await bothEntered;
@@ -399,7 +420,9 @@ for (const transport of transports) {
       const session = h2Connect(transport.origin(port), ca());
       const n = 100;
       const answers = await Promise.all(
-        Array.from({ length: n }, (_, i) => h2Request(session, { method: "POST", path: "/echo", body: JSON.stringify({ i }) })),
+        Array.from({ length: n }, (_, i) =>
+          h2Request(session, { method: "POST", path: "/echo", body: JSON.stringify({ i }) }),
+        ),
       );
       expect(answers.map((a) => a.status)).toEqual(Array.from({ length: n }, () => 200));
       expect(answers.map((a) => JSON.parse(a.body))).toEqual(Array.from({ length: n }, (_, i) => ({ echo: { i } })));

@@ -1,6 +1,6 @@
-import type { FastifyInstance } from "fastify";
 import { createConnectApp } from "@pos/common/connect-app.js";
 import { ItemService } from "@pos/gen/pos/masterdata/v1/item_service_pb.js";
+import type { FastifyInstance } from "fastify";
 import type { MasterDataConfig } from "./config.js";
 import { createItemService } from "./item-service.js";
 import type { ItemStore } from "./store/item-store.js";

@@ -3,10 +3,20 @@ import { parseCatalogue } from "./catalogue-file.js";
 
 const item = (code: string, extra: object = {}) =>
   JSON.stringify({
-    item: { tenantId: "T1", itemCode: code, description: `Item ${code}`, categoryCode: "FOOD", taxCode: "11", unitPrice: { amount: "120", currencyCode: "JPY" }, ...extra },
+    item: {
+      tenantId: "T1",
+      itemCode: code,
+      description: `Item ${code}`,
+      categoryCode: "FOOD",
+      taxCode: "11",
+      unitPrice: { amount: "120", currencyCode: "JPY" },
+      ...extra,
+    },
   });
 const price = (code: string) =>
-  JSON.stringify({ storePrice: { tenantId: "T1", storeCode: "S1", itemCode: code, price: { amount: "99", currencyCode: "JPY" } } });
+  JSON.stringify({
+    storePrice: { tenantId: "T1", storeCode: "S1", itemCode: code, price: { amount: "99", currencyCode: "JPY" } },
+  });
 
 describe("catalogue files (import-catalogue)", () => {
   it("reads NDJSON, one record per line, blank lines ignored", () => {
@@ -24,7 +34,9 @@ describe("catalogue files (import-catalogue)", () => {
   });
 
   it("reports every bad record with its line, using the RPCs' rules", () => {
-    const parsed = parseCatalogue([item("A"), "{not json", item("", {}), item("C", { taxCode: "99" }), "{}", price("A")].join("\r\n"));
+    const parsed = parseCatalogue(
+      [item("A"), "{not json", item("", {}), item("C", { taxCode: "99" }), "{}", price("A")].join("\r\n"),
+    );
     expect(parsed.errors).toEqual([
       expect.stringMatching(/^line 2: /),
       "line 3: item_code: is required",

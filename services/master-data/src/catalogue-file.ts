@@ -2,8 +2,8 @@ import { fromJsonString } from "@bufbuild/protobuf";
 import { ConnectError } from "@connectrpc/connect";
 import {
   CatalogueFileSchema,
-  CatalogueRecordSchema,
   type CatalogueRecord,
+  CatalogueRecordSchema,
 } from "@pos/gen/pos/masterdata/v1/catalogue_file_pb.js";
 import type { UpsertItemRequest, UpsertStorePriceRequest } from "@pos/gen/pos/masterdata/v1/item_service_pb.js";
 import { checkUpsertItem, checkUpsertStorePrice } from "./validation.js";
@@ -26,7 +26,7 @@ export function parseCatalogue(text: string): ParsedCatalogue {
   if (trimmed.startsWith("{") && /^\{\s*"records"\s*:/.test(trimmed)) {
     try {
       const file = fromJsonString(CatalogueFileSchema, text);
-      file.records.forEach((record, i) => add(out, record, `record ${i + 1}`));
+      for (const [i, record] of file.records.entries()) add(out, record, `record ${i + 1}`);
     } catch (e) {
       out.errors.push(`file: ${(e as Error).message}`);
     }

@@ -1,10 +1,10 @@
 import { create } from "@bufbuild/protobuf";
 import { MoneySchema } from "@pos/gen/pos/common/v1/money_pb.js";
 import {
-  UpsertItemRequestSchema,
-  UpsertStorePriceRequestSchema,
   type UpsertItemRequest,
+  UpsertItemRequestSchema,
   type UpsertStorePriceRequest,
+  UpsertStorePriceRequestSchema,
 } from "@pos/gen/pos/masterdata/v1/item_service_pb.js";
 
 /**
@@ -40,13 +40,19 @@ export function demoItemCode(index: number): string {
   return `ITEM${String(index).padStart(4, "0")}`;
 }
 
+function pick<T>(list: readonly T[], index: number): T {
+  const value = list[index % list.length];
+  if (value === undefined) throw new Error("demo catalogue: empty word list");
+  return value;
+}
+
 export function demoCatalogue(): { items: UpsertItemRequest[]; storePrices: UpsertStorePriceRequest[] } {
   const random = seededRandom(20251017);
   const items: UpsertItemRequest[] = [];
   const storePrices: UpsertStorePriceRequest[] = [];
   for (let i = 0; i < demo.itemCount; i++) {
-    const category = categories[i % categories.length]!;
-    const adjective = adjectives[Math.floor(random() * adjectives.length)]!;
+    const category = pick(categories, i);
+    const adjective = pick(adjectives, Math.floor(random() * adjectives.length));
     const yen = 100 + Math.floor(random() * 491) * 10; // 100..5000 in steps of 10
     const itemCode = demoItemCode(i);
     items.push(

@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { ConfigError } from "@pos/common/env-config.js";
-import { readMasterDataConfig } from "./config.js";
 import { parseCatalogue } from "./catalogue-file.js";
+import { readMasterDataConfig } from "./config.js";
 import { openItemStore } from "./open-store.js";
 
 // `pnpm import-catalogue <file.json|file.ndjson>`: loads a real catalogue into MONGODB_URI.
@@ -14,7 +14,9 @@ async function main(args: string[]): Promise<number> {
   }
   const config = readMasterDataConfig(process.env);
   if (config.mongodbUri === undefined) {
-    console.error("import-catalogue: MONGODB_URI is unset; the embedded store lives inside the server process, so import into MongoDB (or use the UpsertItem RPC).");
+    console.error(
+      "import-catalogue: MONGODB_URI is unset; the embedded store lives inside the server process, so import into MongoDB (or use the UpsertItem RPC).",
+    );
     return 2;
   }
   const parsed = parseCatalogue(await readFile(path, "utf8"));
@@ -29,7 +31,9 @@ async function main(args: string[]): Promise<number> {
     const counts = await store.importRecords(parsed.items, parsed.storePrices);
     console.log(
       `import-catalogue: ${counts.items} item(s), ${counts.storePrices} store price(s) written` +
-        (counts.skippedStorePrices > 0 ? `, ${counts.skippedStorePrices} store price(s) skipped (item unknown or deleted)` : ""),
+        (counts.skippedStorePrices > 0
+          ? `, ${counts.skippedStorePrices} store price(s) skipped (item unknown or deleted)`
+          : ""),
     );
     return 0;
   } finally {

@@ -1,19 +1,19 @@
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
+import { invalid } from "@pos/common/field-checks.js";
 import {
   BatchGetItemDetailsResponseSchema,
   DeleteItemResponseSchema,
   GetItemDetailResponseSchema,
-  ItemService,
+  type ItemService,
   ListItemsResponseSchema,
   ListTaxesResponseSchema,
   UpsertItemResponseSchema,
   UpsertStorePriceResponseSchema,
 } from "@pos/gen/pos/masterdata/v1/item_service_pb.js";
-import { invalid } from "@pos/common/field-checks.js";
+import { decodePageToken, encodePageToken } from "./page-token.js";
 import type { ItemStore } from "./store/item-store.js";
 import { listTaxes } from "./tax-master.js";
-import { decodePageToken, encodePageToken } from "./page-token.js";
 import {
   checkBatchGet,
   checkGetItemDetail,
@@ -106,7 +106,10 @@ export function createItemService(store: ItemStore): ServiceImpl<typeof ItemServ
       }
       const currency = current.unitPrice?.currencyCode;
       if (currency !== price.currencyCode) {
-        throw invalid("price.currency_code", `must match the item's currency "${currency}", got "${price.currencyCode}"`);
+        throw invalid(
+          "price.currency_code",
+          `must match the item's currency "${currency}", got "${price.currencyCode}"`,
+        );
       }
       const item = await store.upsertStorePrice(req.tenantId, req.storeCode, req.itemCode, price);
       if (item === undefined) {

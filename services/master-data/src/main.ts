@@ -14,7 +14,10 @@ async function main(): Promise<void> {
     const started = performance.now();
     const seeded = await seedDemoCatalogue(store);
     if (seeded !== undefined) {
-      app.log.info({ ...seeded, ms: Math.round(performance.now() - started) }, "demo catalogue loaded (DEMO_CATALOGUE=false to skip)");
+      app.log.info(
+        { ...seeded, ms: Math.round(performance.now() - started) },
+        "demo catalogue loaded (DEMO_CATALOGUE=false to skip)",
+      );
     }
   }
   let stopping = false;
@@ -30,7 +33,11 @@ async function main(): Promise<void> {
   process.on("SIGTERM", () => void stop("SIGTERM"));
   await app.listen({ host: config.host, port: config.port });
   app.log.info(
-    { protocols: ["connect+json", "connect+proto", "grpc", "grpc-web"], http: ["1.1", "2"], tls: config.tls !== undefined },
+    {
+      protocols: ["connect+json", "connect+proto", "grpc", "grpc-web"],
+      http: ["1.1", "2"],
+      tls: config.tls !== undefined,
+    },
     "master-data serving ItemService on one port",
   );
 }

@@ -1,5 +1,5 @@
 import { create } from "@bufbuild/protobuf";
-import { RoundingMethod, TaxSchema, TaxType, type Tax } from "@pos/gen/pos/masterdata/v1/tax_pb.js";
+import { RoundingMethod, type Tax, TaxSchema, TaxType } from "@pos/gen/pos/masterdata/v1/tax_pb.js";
 
 /**
  * The tax master every tenant shares (Japanese consumption tax: standard 10 %,

@@ -54,14 +54,17 @@ export function checkBatchGet(req: BatchGetItemDetailsRequest): void {
   if (req.itemCodes.length > limits.batchItemCodes) {
     throw invalid("item_codes", `at most ${limits.batchItemCodes} codes per call, got ${req.itemCodes.length}`);
   }
-  req.itemCodes.forEach((code, i) => checkItemCode(`item_codes[${i}]`, code));
+  for (const [i, code] of req.itemCodes.entries()) checkItemCode(`item_codes[${i}]`, code);
 }
 
 export function checkListItems(req: ListItemsRequest): void {
   checkStoreScope(req);
   if (req.categoryCode !== "") checkId("category_code", req.categoryCode);
   if (req.pageSize < 0 || req.pageSize > limits.pageSizeMax) {
-    throw invalid("page_size", `must be 0 (default ${limits.pageSizeDefault}) to ${limits.pageSizeMax}, got ${req.pageSize}`);
+    throw invalid(
+      "page_size",
+      `must be 0 (default ${limits.pageSizeDefault}) to ${limits.pageSizeMax}, got ${req.pageSize}`,
+    );
   }
 }
 
@@ -79,7 +82,7 @@ export function checkUpsertItem(req: UpsertItemRequest): void {
   if (req.imageUrls.length > limits.imageUrls) {
     throw invalid("image_urls", `at most ${limits.imageUrls} URLs, got ${req.imageUrls.length}`);
   }
-  req.imageUrls.forEach((url, i) => checkHttpUrl(`image_urls[${i}]`, url));
+  for (const [i, url] of req.imageUrls.entries()) checkHttpUrl(`image_urls[${i}]`, url);
 }
 
 /** Returns the (present) price. */

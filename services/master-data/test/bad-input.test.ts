@@ -1,9 +1,9 @@
-import { toBinary, create } from "@bufbuild/protobuf";
+import { create, toBinary } from "@bufbuild/protobuf";
 import { createClient } from "@connectrpc/connect";
 import { GetItemDetailRequestSchema, ItemService } from "@pos/gen/pos/masterdata/v1/item_service_pb.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type RunningMasterData, startMasterData, transportMatrix } from "./harness.js";
 import { grpcFrame, h1Request, h2Request } from "./raw-http.js";
-import { startMasterData, transportMatrix, type RunningMasterData } from "./harness.js";
 
 const path = "/pos.masterdata.v1.ItemService/GetItemDetail";
 const goodJson = JSON.stringify({ tenantId: "T0001", storeCode: "S0001", itemCode: "ITEM0001" });
@@ -29,7 +29,10 @@ describe("bad input never breaks the server", () => {
   it("JSON of the wrong type → invalid_argument naming the field; unknown fields are ignored", async () => {
     const wrongType = await connectJson(JSON.stringify({ tenantId: 5 }));
     expect(wrongType.status).toBe(400);
-    expect(errorOf(wrongType.body)).toMatchObject({ code: "invalid_argument", message: expect.stringContaining("tenant_id") });
+    expect(errorOf(wrongType.body)).toMatchObject({
+      code: "invalid_argument",
+      message: expect.stringContaining("tenant_id"),
+    });
     // Forward compatibility: a newer client's extra field must not break an older server.
     const newer = await connectJson(JSON.stringify({ ...JSON.parse(goodJson), fieldFromTheFuture: 1 }));
     expect(newer.status).toBe(200);
@@ -45,7 +48,10 @@ describe("bad input never breaks the server", () => {
       [{ tenantId: "T0001", storeCode: "S0001", itemCode: "A B" }, /^item_code: must be/],
       [{ tenantId: "T0001", storeCode: "S0001", itemCode: "X".repeat(65) }, /^item_code: must be 1-64/],
       [{ tenantId: "T".repeat(33), storeCode: "S0001", itemCode: "ITEM0001" }, /^tenant_id: must be 1-32/],
-      [{ tenantId: "T0001", storeCode: "S0001", itemCode: "ITEM0001", terminalId: "t".repeat(65) }, /^terminal_id: must be at most 64/],
+      [
+        { tenantId: "T0001", storeCode: "S0001", itemCode: "ITEM0001", terminalId: "t".repeat(65) },
+        /^terminal_id: must be at most 64/,
+      ],
     ];
     for (const [body, message] of cases) {
       const res = await connectJson(JSON.stringify(body));
@@ -68,7 +74,9 @@ describe("bad input never breaks the server", () => {
   });
 
   it("a body over readMaxBytes → resource_exhausted", async () => {
-    const res = await connectJson(JSON.stringify({ tenantId: "T0001", storeCode: "S0001", itemCode: "x".repeat(100_000) }));
+    const res = await connectJson(
+      JSON.stringify({ tenantId: "T0001", storeCode: "S0001", itemCode: "x".repeat(100_000) }),
+    );
     expect(errorOf(res.body).code).toBe("resource_exhausted");
   });
 
@@ -86,7 +94,9 @@ describe("bad input never breaks the server", () => {
     });
     const status = badTimeout.trailers["grpc-status"] ?? badTimeout.headers["grpc-status"];
     expect(status).toBe("3");
-    expect(decodeURIComponent(badTimeout.trailers["grpc-message"] ?? badTimeout.headers["grpc-message"] ?? "")).toMatch(/timeout/i);
+    expect(decodeURIComponent(badTimeout.trailers["grpc-message"] ?? badTimeout.headers["grpc-message"] ?? "")).toMatch(
+      /timeout/i,
+    );
   });
 
   it("a truncated gRPC frame → an error status", async () => {
@@ -100,9 +110,16 @@ describe("bad input never breaks the server", () => {
   });
 
   it("unknown route → 404; a write over GET → rejected", async () => {
-    const missing = await h1Request(server.baseUrl, "/pos.masterdata.v1.ItemService/Nope", { headers: { "content-type": "application/json" }, body: "{}" });
+    const missing = await h1Request(server.baseUrl, "/pos.masterdata.v1.ItemService/Nope", {
+      headers: { "content-type": "application/json" },
+      body: "{}",
+    });
     expect(missing.status).toBe(404);
-    const getWrite = await h1Request(server.baseUrl, "/pos.masterdata.v1.ItemService/UpsertItem?encoding=json&message=%7B%7D", { method: "GET" });
+    const getWrite = await h1Request(
+      server.baseUrl,
+      "/pos.masterdata.v1.ItemService/UpsertItem?encoding=json&message=%7B%7D",
+      { method: "GET" },
+    );
     expect(getWrite.status).toBeGreaterThanOrEqual(400);
   });
 

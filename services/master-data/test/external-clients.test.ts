@@ -6,7 +6,7 @@ import { toJson } from "@bufbuild/protobuf";
 import { createClient } from "@connectrpc/connect";
 import { GetItemDetailResponseSchema, ItemService } from "@pos/gen/pos/masterdata/v1/item_service_pb.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startMasterData, transportMatrix, type RunningMasterData } from "./harness.js";
+import { type RunningMasterData, startMasterData, transportMatrix } from "./harness.js";
 
 // The tools a person debugs with, as real processes against a real socket.
 const run = promisify(execFile);
@@ -29,7 +29,16 @@ describe("external clients: curl, buf curl, grpcurl", () => {
   const url = () => `${server.baseUrl}/${method}`;
 
   it("curl: Connect JSON POST over HTTP/1.1", async () => {
-    const { stdout } = await run("curl", ["-sS", "--fail-with-body", "--http1.1", "-H", "content-type: application/json", "-d", JSON.stringify(request), url()]);
+    const { stdout } = await run("curl", [
+      "-sS",
+      "--fail-with-body",
+      "--http1.1",
+      "-H",
+      "content-type: application/json",
+      "-d",
+      JSON.stringify(request),
+      url(),
+    ]);
     expect(JSON.parse(stdout)).toEqual(expected);
   });
 
@@ -40,12 +49,30 @@ describe("external clients: curl, buf curl, grpcurl", () => {
   });
 
   it("curl: Connect JSON over cleartext HTTP/2 (prior knowledge)", async () => {
-    const { stdout } = await run("curl", ["-sS", "--fail-with-body", "--http2-prior-knowledge", "-H", "content-type: application/json", "-d", JSON.stringify(request), url()]);
+    const { stdout } = await run("curl", [
+      "-sS",
+      "--fail-with-body",
+      "--http2-prior-knowledge",
+      "-H",
+      "content-type: application/json",
+      "-d",
+      JSON.stringify(request),
+      url(),
+    ]);
     expect(JSON.parse(stdout)).toEqual(expected);
   });
 
   it("curl: an unknown item is HTTP 404 with a Connect error naming it", async () => {
-    const { stdout } = await run("curl", ["-sS", "-w", "\\n%{http_code}", "-H", "content-type: application/json", "-d", JSON.stringify({ ...request, itemCode: "NOPE" }), url()]);
+    const { stdout } = await run("curl", [
+      "-sS",
+      "-w",
+      "\\n%{http_code}",
+      "-H",
+      "content-type: application/json",
+      "-d",
+      JSON.stringify({ ...request, itemCode: "NOPE" }),
+      url(),
+    ]);
     const [body, status] = stdout.split("\n");
     expect(status).toBe("404");
     expect(JSON.parse(body!)).toEqual({ code: "not_found", message: 'item "NOPE" not found in tenant "T0001"' });
@@ -53,7 +80,16 @@ describe("external clients: curl, buf curl, grpcurl", () => {
 
   for (const protocol of ["grpc", "grpcweb", "connect"] as const) {
     it(`buf curl --protocol ${protocol}`, async () => {
-      const args = ["curl", "--schema", `${repoRoot}proto`, "--protocol", protocol, "-d", JSON.stringify(request), url()];
+      const args = [
+        "curl",
+        "--schema",
+        `${repoRoot}proto`,
+        "--protocol",
+        protocol,
+        "-d",
+        JSON.stringify(request),
+        url(),
+      ];
       if (protocol === "grpc") args.splice(1, 0, "--http2-prior-knowledge");
       const { stdout } = await run(buf, args);
       expect(JSON.parse(stdout)).toEqual(expected);
@@ -61,7 +97,17 @@ describe("external clients: curl, buf curl, grpcurl", () => {
   }
 
   it("buf curl reports a gRPC error code", async () => {
-    const args = ["curl", "--http2-prior-knowledge", "--schema", `${repoRoot}proto`, "--protocol", "grpc", "-d", JSON.stringify({ ...request, itemCode: "" }), url()];
+    const args = [
+      "curl",
+      "--http2-prior-knowledge",
+      "--schema",
+      `${repoRoot}proto`,
+      "--protocol",
+      "grpc",
+      "-d",
+      JSON.stringify({ ...request, itemCode: "" }),
+      url(),
+    ];
     const err = await run(buf, args).then(
       () => undefined,
       (e: { stderr: string }) => e,

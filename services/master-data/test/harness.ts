@@ -1,7 +1,7 @@
+import type { AddressInfo } from "node:net";
 import type { Transport } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
 import type { FastifyInstance } from "fastify";
-import type { AddressInfo } from "node:net";
 import { createMasterDataApp } from "../src/app.js";
 import { seedDemoCatalogue } from "../src/open-store.js";
 import type { ItemStore } from "../src/store/item-store.js";
@@ -18,7 +18,9 @@ export interface RunningMasterData {
 }
 
 /** master-data on 127.0.0.1:<random port>, the demo catalogue in an in-memory store (unless a store is given). */
-export async function startMasterData(options: { store?: ItemStore; readMaxBytes?: number } = {}): Promise<RunningMasterData> {
+export async function startMasterData(
+  options: { store?: ItemStore; readMaxBytes?: number } = {},
+): Promise<RunningMasterData> {
   const store = options.store ?? createMemoryItemStore();
   if (options.store === undefined) await seedDemoCatalogue(store);
   const app = await createMasterDataApp(store, {

@@ -4,8 +4,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import { MongoClient } from "mongodb";
 import { mongoUriForSuite } from "@pos/common/testing/mongo-suite.js";
+import { MongoClient } from "mongodb";
 import { afterAll, describe, expect, it } from "vitest";
 import { connectMongoItemStore } from "../src/store/mongo-item-store.js";
 
@@ -26,8 +26,20 @@ async function importFile(lines: string[], env: Record<string, string | undefine
 }
 
 const item = (code: string, taxCode = "11") =>
-  JSON.stringify({ item: { tenantId: "T7", itemCode: code, description: `Item ${code}`, categoryCode: "FOOD", taxCode, unitPrice: { amount: "120", currencyCode: "JPY" } } });
-const price = (code: string) => JSON.stringify({ storePrice: { tenantId: "T7", storeCode: "S1", itemCode: code, price: { amount: "99", currencyCode: "JPY" } } });
+  JSON.stringify({
+    item: {
+      tenantId: "T7",
+      itemCode: code,
+      description: `Item ${code}`,
+      categoryCode: "FOOD",
+      taxCode,
+      unitPrice: { amount: "120", currencyCode: "JPY" },
+    },
+  });
+const price = (code: string) =>
+  JSON.stringify({
+    storePrice: { tenantId: "T7", storeCode: "S1", itemCode: code, price: { amount: "99", currencyCode: "JPY" } },
+  });
 
 describe.runIf(uri !== undefined)("import-catalogue", () => {
   afterAll(async () => {
@@ -50,7 +62,9 @@ describe.runIf(uri !== undefined)("import-catalogue", () => {
 
   it("imports items and store prices, skipping prices of unknown items", async () => {
     if (uri === undefined) throw new Error("MONGODB_URI is unset");
-    const result = await importFile([item("A"), item("B"), price("A"), price("ZZ")], { MONGODB_URI: uri.replace(/\/?$/, `/${dbName}`) });
+    const result = await importFile([item("A"), item("B"), price("A"), price("ZZ")], {
+      MONGODB_URI: uri.replace(/\/?$/, `/${dbName}`),
+    });
     expect(result.out).toContain("2 item(s), 1 store price(s) written, 1 store price(s) skipped");
     expect(result.code).toBe(0);
     const store = await connectMongoItemStore(uri, { timeoutMs: 2000, dbName });

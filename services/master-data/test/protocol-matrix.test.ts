@@ -1,5 +1,5 @@
-import { create, toJson, type DescMessage, type MessageShape } from "@bufbuild/protobuf";
-import { Code, ConnectError, createClient, type Client } from "@connectrpc/connect";
+import { create, type DescMessage, type MessageShape, toJson } from "@bufbuild/protobuf";
+import { type Client, Code, ConnectError, createClient } from "@connectrpc/connect";
 import { MoneySchema } from "@pos/gen/pos/common/v1/money_pb.js";
 import {
   BatchGetItemDetailsResponseSchema,
@@ -13,7 +13,7 @@ import {
 } from "@pos/gen/pos/masterdata/v1/item_service_pb.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { demo, demoCatalogue } from "../src/demo-catalogue.js";
-import { startMasterData, transportMatrix, type RunningMasterData } from "./harness.js";
+import { type RunningMasterData, startMasterData, transportMatrix } from "./harness.js";
 
 // ONE server on ONE port; every client transport makes the same calls and must
 // get the same answers and the same error codes.
@@ -21,7 +21,11 @@ import { startMasterData, transportMatrix, type RunningMasterData } from "./harn
 type Outcome = { ok: unknown } | { code: string; message: string };
 type Scenario = (client: Client<typeof ItemService>, tenant: string) => Promise<Outcome[]>;
 
-async function outcome<D extends DescMessage>(schema: D, call: () => Promise<MessageShape<D>>, strip: string[] = []): Promise<Outcome> {
+async function outcome<D extends DescMessage>(
+  schema: D,
+  call: () => Promise<MessageShape<D>>,
+  strip: string[] = [],
+): Promise<Outcome> {
   try {
     const json = toJson(schema, await call()) as Record<string, unknown>;
     return { ok: JSON.parse(JSON.stringify(json, (k, v) => (strip.includes(k) ? undefined : v))) };
@@ -37,7 +41,12 @@ const plain = demoItems[0]!;
 
 const reads: Scenario = async (c) => [
   await outcome(GetItemDetailResponseSchema, () =>
-    c.getItemDetail({ tenantId: demo.tenantId, storeCode: demo.storeCode, itemCode: overridden.itemCode, terminalId: "R01" }),
+    c.getItemDetail({
+      tenantId: demo.tenantId,
+      storeCode: demo.storeCode,
+      itemCode: overridden.itemCode,
+      terminalId: "R01",
+    }),
   ),
   await outcome(GetItemDetailResponseSchema, () =>
     c.getItemDetail({ tenantId: demo.tenantId, storeCode: "S0002", itemCode: overridden.itemCode }),
@@ -63,7 +72,9 @@ const reads: Scenario = async (c) => [
   await outcome(GetItemDetailResponseSchema, () =>
     c.getItemDetail({ tenantId: "T9999", storeCode: demo.storeCode, itemCode: "ITEM0001" }),
   ),
-  await outcome(GetItemDetailResponseSchema, () => c.getItemDetail({ tenantId: demo.tenantId, storeCode: demo.storeCode })),
+  await outcome(GetItemDetailResponseSchema, () =>
+    c.getItemDetail({ tenantId: demo.tenantId, storeCode: demo.storeCode }),
+  ),
   await outcome(BatchGetItemDetailsResponseSchema, () =>
     c.batchGetItemDetails({
       tenantId: demo.tenantId,
@@ -104,7 +115,13 @@ const writes: Scenario = async (c, tenant) => {
     ),
     await outcome(
       UpsertStorePriceResponseSchema,
-      () => c.upsertStorePrice({ tenantId: tenant, storeCode: "S0001", itemCode: "4901234567894", price: create(MoneySchema, { amount: 1n, currencyCode: "USD" }) }),
+      () =>
+        c.upsertStorePrice({
+          tenantId: tenant,
+          storeCode: "S0001",
+          itemCode: "4901234567894",
+          price: create(MoneySchema, { amount: 1n, currencyCode: "USD" }),
+        }),
       timestamps,
     ),
     await outcome(
@@ -112,9 +129,20 @@ const writes: Scenario = async (c, tenant) => {
       () => c.getItemDetail({ tenantId: tenant, storeCode: "S0001", itemCode: "4901234567894" }),
       timestamps,
     ),
-    await outcome(UpsertItemResponseSchema, () => c.upsertItem({ tenantId: tenant, itemCode: "X", description: "x", categoryCode: "DRINK", taxCode: "99", unitPrice: yen(1n) })),
+    await outcome(UpsertItemResponseSchema, () =>
+      c.upsertItem({
+        tenantId: tenant,
+        itemCode: "X",
+        description: "x",
+        categoryCode: "DRINK",
+        taxCode: "99",
+        unitPrice: yen(1n),
+      }),
+    ),
     await outcome(DeleteItemResponseSchema, () => c.deleteItem({ tenantId: tenant, itemCode: "4901234567894" })),
-    await outcome(GetItemDetailResponseSchema, () => c.getItemDetail({ tenantId: tenant, storeCode: "S0001", itemCode: "4901234567894" })),
+    await outcome(GetItemDetailResponseSchema, () =>
+      c.getItemDetail({ tenantId: tenant, storeCode: "S0001", itemCode: "4901234567894" }),
+    ),
   ];
 };
 
@@ -161,7 +189,11 @@ describe("protocol matrix: one server, one port, every transport", () => {
   it("answers with the catalogue's data, store prices merged", async () => {
     const c = createClient(ItemService, transportMatrix(server.baseUrl)[3]!.transport);
     const expectedUnit = demoItems.find((i) => i.itemCode === overridden.itemCode)!.unitPrice!.amount;
-    const { item: storeView } = await c.getItemDetail({ tenantId: demo.tenantId, storeCode: demo.storeCode, itemCode: overridden.itemCode });
+    const { item: storeView } = await c.getItemDetail({
+      tenantId: demo.tenantId,
+      storeCode: demo.storeCode,
+      itemCode: overridden.itemCode,
+    });
     expect(storeView).toMatchObject({
       itemCode: overridden.itemCode,
       storeCode: demo.storeCode,
@@ -169,10 +201,18 @@ describe("protocol matrix: one server, one port, every transport", () => {
       storePrice: { amount: overridden.price!.amount, currencyCode: "JPY" },
       price: { amount: overridden.price!.amount, currencyCode: "JPY" },
     });
-    const { item: otherStore } = await c.getItemDetail({ tenantId: demo.tenantId, storeCode: "S0002", itemCode: overridden.itemCode });
+    const { item: otherStore } = await c.getItemDetail({
+      tenantId: demo.tenantId,
+      storeCode: "S0002",
+      itemCode: overridden.itemCode,
+    });
     expect(otherStore?.storePrice).toBeUndefined();
     expect(otherStore?.price?.amount).toBe(expectedUnit);
-    const { item: plainView } = await c.getItemDetail({ tenantId: demo.tenantId, storeCode: demo.storeCode, itemCode: plain.itemCode });
+    const { item: plainView } = await c.getItemDetail({
+      tenantId: demo.tenantId,
+      storeCode: demo.storeCode,
+      itemCode: plain.itemCode,
+    });
     expect(plainView).toMatchObject({
       itemCode: plain.itemCode,
       description: plain.description,
@@ -191,9 +231,20 @@ describe("protocol matrix: one server, one port, every transport", () => {
     });
     expect(batch.items.map((i) => i.itemCode)).toEqual(["ITEM0002", "ITEM0001", "ITEM9999"]);
     expect(batch.notFoundItemCodes).toEqual(["NOPE-1"]);
-    const page1 = await c.listItems({ tenantId: demo.tenantId, storeCode: demo.storeCode, categoryCode: "DRINK", pageSize: 3 });
+    const page1 = await c.listItems({
+      tenantId: demo.tenantId,
+      storeCode: demo.storeCode,
+      categoryCode: "DRINK",
+      pageSize: 3,
+    });
     expect(page1.items.map((i) => i.categoryCode)).toEqual(["DRINK", "DRINK", "DRINK"]);
-    const page2 = await c.listItems({ tenantId: demo.tenantId, storeCode: demo.storeCode, categoryCode: "DRINK", pageSize: 3, pageToken: page1.nextPageToken });
+    const page2 = await c.listItems({
+      tenantId: demo.tenantId,
+      storeCode: demo.storeCode,
+      categoryCode: "DRINK",
+      pageSize: 3,
+      pageToken: page1.nextPageToken,
+    });
     expect(page2.items[0]!.itemCode > page1.items[2]!.itemCode).toBe(true);
     const { taxes } = await c.listTaxes({ tenantId: demo.tenantId });
     expect(taxes.map((t) => t.taxCode)).toEqual(["00", "01", "02", "11", "12"]);

@@ -15,14 +15,23 @@ export function h1Request(
   init: { method?: string; headers?: Record<string, string>; body?: Buffer | string },
 ): Promise<RawResponse> {
   return new Promise((resolve, reject) => {
-    const req = http.request(new URL(path, baseUrl), { method: init.method ?? "POST", headers: init.headers, agent: false }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on("data", (c: Buffer) => chunks.push(c));
-      res.on("end", () =>
-        resolve({ status: res.statusCode ?? 0, headers: flat(res.headers), body: Buffer.concat(chunks), trailers: flat(res.trailers) }),
-      );
-      res.on("error", reject);
-    });
+    const req = http.request(
+      new URL(path, baseUrl),
+      { method: init.method ?? "POST", headers: init.headers, agent: false },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (c: Buffer) => chunks.push(c));
+        res.on("end", () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            headers: flat(res.headers),
+            body: Buffer.concat(chunks),
+            trailers: flat(res.trailers),
+          }),
+        );
+        res.on("error", reject);
+      },
+    );
     req.on("error", reject);
     req.end(init.body);
   });

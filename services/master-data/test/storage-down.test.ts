@@ -1,10 +1,9 @@
-import { createClient } from "@connectrpc/connect";
-import { Code, ConnectError } from "@connectrpc/connect";
-import { ItemService } from "@pos/gen/pos/masterdata/v1/item_service_pb.js";
+import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { mongoUriForSuite } from "@pos/common/testing/mongo-suite.js";
+import { ItemService } from "@pos/gen/pos/masterdata/v1/item_service_pb.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connectMongoItemStore } from "../src/store/mongo-item-store.js";
-import { startMasterData, transportMatrix, type RunningMasterData } from "./harness.js";
+import { type RunningMasterData, startMasterData, transportMatrix } from "./harness.js";
 
 // The database goes away under a running server: every protocol answers
 // `unavailable` quickly, with a short reason and no driver internals, and the
@@ -26,7 +25,10 @@ describe.runIf(uri !== undefined)("master-data with its MongoDB gone", () => {
       const started = performance.now();
       const err = await createClient(ItemService, transport)
         .getItemDetail({ tenantId: "T0001", storeCode: "S0001", itemCode: "ITEM0001" })
-        .then(() => undefined, (e: unknown) => ConnectError.from(e));
+        .then(
+          () => undefined,
+          (e: unknown) => ConnectError.from(e),
+        );
       expect(err?.code, name).toBe(Code.Unavailable);
       expect(err?.rawMessage, name).toMatch(/^MongoDB unavailable: /);
       expect(err?.rawMessage, name).not.toMatch(/\n|at .*\.js/);

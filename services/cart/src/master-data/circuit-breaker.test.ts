@@ -1,6 +1,6 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
-import { type BreakerState, classifyByCode, isCircuitOpenError, createCircuitBreaker } from "./circuit-breaker.js";
+import { type BreakerState, classifyByCode, createCircuitBreaker, isCircuitOpenError } from "./circuit-breaker.js";
 
 const ok = async () => "ok";
 const failWith = (code: Code) => async () => {
@@ -41,9 +41,12 @@ describe("classifyByCode", () => {
     [Code.PermissionDenied, "success"],
     [Code.Canceled, "ignore"],
   ];
-  it.each(table.map(([code, outcome]) => ({ name: Code[code], code, outcome })))("$name → $outcome", ({ code, outcome }) => {
-    expect(classifyByCode(new ConnectError("x", code))).toBe(outcome);
-  });
+  it.each(table.map(([code, outcome]) => ({ name: Code[code], code, outcome })))(
+    "$name → $outcome",
+    ({ code, outcome }) => {
+      expect(classifyByCode(new ConnectError("x", code))).toBe(outcome);
+    },
+  );
 });
 
 describe("circuit breaker", () => {

@@ -144,15 +144,14 @@ export function createCircuitBreaker(options: CircuitBreakerOptions = {}): Circu
     async run(attempt, classify = classifyByCode) {
       const ticket = admit();
       if (ticket === undefined) throw failFast();
-      let result;
       try {
-        result = await attempt();
+        const result = await attempt();
+        settle("success", ticket.probe);
+        return result;
       } catch (e) {
         settle(classify(e), ticket.probe, e);
         throw e;
       }
-      settle("success", ticket.probe);
-      return result;
     },
     state: currentState,
     snapshot() {

@@ -5,7 +5,12 @@ function setup(ttlMs: number, maxEntries: number) {
   // Not 0: lru-cache reads a start time of 0 as "no TTL".
   let clock = 1_000;
   const cache = createItemCache<string>({ ttlMs, maxEntries, now: () => clock });
-  return { cache, advance: (ms: number) => void (clock += ms) };
+  return {
+    cache,
+    advance: (ms: number) => {
+      clock += ms;
+    },
+  };
 }
 
 describe("item cache", () => {

@@ -29,7 +29,8 @@ export function createItemCache<V extends {}>(options: ItemCacheOptions = {}): I
     throw new RangeError(`cache maxEntries must be an integer >= 0, got ${maxEntries}`);
   }
   // 0 turns caching off (ITEM_CACHE_TTL_MS=0): lru-cache would read a ttl of 0 as "never expires".
-  if (ttlMs === 0 || maxEntries === 0) return { get: () => undefined, set() {}, delete() {}, clear() {}, size: () => 0 };
+  if (ttlMs === 0 || maxEntries === 0)
+    return { get: () => undefined, set() {}, delete() {}, clear() {}, size: () => 0 };
   const now = options.now;
   const lru = new LRUCache<string, V>({
     max: maxEntries,

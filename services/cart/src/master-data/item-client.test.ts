@@ -19,11 +19,31 @@ type Wire = Omit<MasterDataTransportConfig, "url">;
 
 /** The five transports cart may be configured with, and what master-data must see for each. */
 const wires: { wire: Wire; httpVersion: string; contentType: RegExp }[] = [
-  { wire: { protocol: "connect", httpVersion: "1.1", format: "json" }, httpVersion: "1.1", contentType: /^application\/json/ },
-  { wire: { protocol: "connect", httpVersion: "1.1", format: "binary" }, httpVersion: "1.1", contentType: /^application\/proto/ },
-  { wire: { protocol: "connect", httpVersion: "2", format: "binary" }, httpVersion: "2.0", contentType: /^application\/proto/ },
-  { wire: { protocol: "grpc", httpVersion: "2", format: "binary" }, httpVersion: "2.0", contentType: /^application\/grpc(\+proto)?$/ },
-  { wire: { protocol: "grpc-web", httpVersion: "1.1", format: "binary" }, httpVersion: "1.1", contentType: /^application\/grpc-web\+proto/ },
+  {
+    wire: { protocol: "connect", httpVersion: "1.1", format: "json" },
+    httpVersion: "1.1",
+    contentType: /^application\/json/,
+  },
+  {
+    wire: { protocol: "connect", httpVersion: "1.1", format: "binary" },
+    httpVersion: "1.1",
+    contentType: /^application\/proto/,
+  },
+  {
+    wire: { protocol: "connect", httpVersion: "2", format: "binary" },
+    httpVersion: "2.0",
+    contentType: /^application\/proto/,
+  },
+  {
+    wire: { protocol: "grpc", httpVersion: "2", format: "binary" },
+    httpVersion: "2.0",
+    contentType: /^application\/grpc(\+proto)?$/,
+  },
+  {
+    wire: { protocol: "grpc-web", httpVersion: "1.1", format: "binary" },
+    httpVersion: "1.1",
+    contentType: /^application\/grpc-web\+proto/,
+  },
 ];
 
 const scope = { tenantId: demo.tenantId, storeCode: demo.storeCode, terminalId: "R01" };
@@ -64,14 +84,35 @@ function createSwitchableStore(inner: ItemStore) {
     if (state.down) throw new StoreUnavailableError("item store unavailable (switched off by the test)");
   };
   const store: ItemStore = {
-    getItems: async (...a) => (await gate(), inner.getItems(...a)),
-    listItems: async (...a) => (await gate(), inner.listItems(...a)),
-    hasTenant: async (...a) => (await gate(), inner.hasTenant(...a)),
-    upsertItem: async (...a) => (await gate(), inner.upsertItem(...a)),
-    deleteItem: async (...a) => (await gate(), inner.deleteItem(...a)),
-    upsertStorePrice: async (...a) => (await gate(), inner.upsertStorePrice(...a)),
+    getItems: async (...a) => {
+      await gate();
+      return inner.getItems(...a);
+    },
+    listItems: async (...a) => {
+      await gate();
+      return inner.listItems(...a);
+    },
+    hasTenant: async (...a) => {
+      await gate();
+      return inner.hasTenant(...a);
+    },
+    upsertItem: async (...a) => {
+      await gate();
+      return inner.upsertItem(...a);
+    },
+    deleteItem: async (...a) => {
+      await gate();
+      return inner.deleteItem(...a);
+    },
+    upsertStorePrice: async (...a) => {
+      await gate();
+      return inner.upsertStorePrice(...a);
+    },
     importRecords: (...a) => inner.importRecords(...a),
-    countItems: async (...a) => (await gate(), inner.countItems(...a)),
+    countItems: async (...a) => {
+      await gate();
+      return inner.countItems(...a);
+    },
     close: () => inner.close(),
   };
   return { store, state };
@@ -83,7 +124,12 @@ async function listenMasterData(
   port: number,
   onRequest?: (req: FastifyRequest) => void,
 ): Promise<{ app: FastifyInstance; baseUrl: string }> {
-  const app = await createMasterDataApp(store, { logLevel: "silent", logRequests: false, readMaxBytes: 1 << 20, tls: undefined });
+  const app = await createMasterDataApp(store, {
+    logLevel: "silent",
+    logRequests: false,
+    readMaxBytes: 1 << 20,
+    tls: undefined,
+  });
   if (onRequest !== undefined) app.addHook("onRequest", async (req) => onRequest(req));
   await app.listen({ host: "127.0.0.1", port });
   return { app, baseUrl: `http://127.0.0.1:${(app.server.address() as AddressInfo).port}` };
@@ -98,46 +144,49 @@ describe("item client over a real master-data", () => {
     await md.close();
   });
 
-  describe.each(wires)("$wire.protocol over HTTP/$wire.httpVersion ($wire.format)", ({ wire, httpVersion, contentType }) => {
-    it("gets the catalogue's items in ONE BatchGetItemDetails, unknown codes in notFound", async () => {
-      const codes = [demoItemCode(1), demoItemCode(2), "NO-SUCH-ITEM", demoItemCode(9_999)];
-      const expected = await md.store.getItems(scope.tenantId, scope.storeCode, codes);
-      const client = createItemClient(transportTo(md.baseUrl, wire).transport, fast);
-      const before = md.seen.length;
+  describe.each(wires)(
+    "$wire.protocol over HTTP/$wire.httpVersion ($wire.format)",
+    ({ wire, httpVersion, contentType }) => {
+      it("gets the catalogue's items in ONE BatchGetItemDetails, unknown codes in notFound", async () => {
+        const codes = [demoItemCode(1), demoItemCode(2), "NO-SUCH-ITEM", demoItemCode(9_999)];
+        const expected = await md.store.getItems(scope.tenantId, scope.storeCode, codes);
+        const client = createItemClient(transportTo(md.baseUrl, wire).transport, fast);
+        const before = md.seen.length;
 
-      const got = await client.getItems(scope, codes);
+        const got = await client.getItems(scope, codes);
 
-      expect([...got.items.keys()]).toEqual([demoItemCode(1), demoItemCode(2), demoItemCode(9_999)]);
-      expect(got.notFound).toEqual(["NO-SUCH-ITEM"]);
-      // Every field survives every protocol, as the catalogue holds it.
-      const json = (codes: string[]) => codes.map((c) => toJson(ItemSchema, got.items.get(c)!));
-      expect(json([demoItemCode(1), demoItemCode(2), demoItemCode(9_999)])).toEqual(
-        [demoItemCode(1), demoItemCode(2), demoItemCode(9_999)].map((c) =>
-          toJson(ItemSchema, expected.find((i) => i.itemCode === c)!),
-        ),
-      );
-      const sent = md.seen.slice(before);
-      expect(sent).toHaveLength(1);
-      expect(sent[0]).toMatchObject({ url: batchPath, method: "POST", httpVersion });
-      expect(sent[0]!.contentType).toMatch(contentType);
-    });
+        expect([...got.items.keys()]).toEqual([demoItemCode(1), demoItemCode(2), demoItemCode(9_999)]);
+        expect(got.notFound).toEqual(["NO-SUCH-ITEM"]);
+        // Every field survives every protocol, as the catalogue holds it.
+        const json = (codes: string[]) => codes.map((c) => toJson(ItemSchema, got.items.get(c)!));
+        expect(json([demoItemCode(1), demoItemCode(2), demoItemCode(9_999)])).toEqual(
+          [demoItemCode(1), demoItemCode(2), demoItemCode(9_999)].map((c) =>
+            toJson(ItemSchema, expected.find((i) => i.itemCode === c)!),
+          ),
+        );
+        const sent = md.seen.slice(before);
+        expect(sent).toHaveLength(1);
+        expect(sent[0]).toMatchObject({ url: batchPath, method: "POST", httpVersion });
+        expect(sent[0]!.contentType).toMatch(contentType);
+      });
 
-    it("gets the tax master", async () => {
-      const client = createItemClient(transportTo(md.baseUrl, wire).transport, fast);
-      const taxes = await client.getTaxes(scope.tenantId);
-      expect(taxes.map((t) => toJson(TaxSchema, t))).toEqual(listTaxes().map((t) => toJson(TaxSchema, t)));
-    });
+      it("gets the tax master", async () => {
+        const client = createItemClient(transportTo(md.baseUrl, wire).transport, fast);
+        const taxes = await client.getTaxes(scope.tenantId);
+        expect(taxes.map((t) => toJson(TaxSchema, t))).toEqual(listTaxes().map((t) => toJson(TaxSchema, t)));
+      });
 
-    it("passes NotFound for an unknown tenant through, with one request and master-data's message", async () => {
-      const client = createItemClient(transportTo(md.baseUrl, wire).transport, fast);
-      const before = md.seen.length;
-      const err = await errorOf(client.getItems({ ...scope, tenantId: "T9999" }, [demoItemCode(1)]));
-      expect(err.code).toBe(Code.NotFound);
-      expect(err.rawMessage).toBe('tenant "T9999" has no catalogue');
-      expect(md.seen.length - before).toBe(1);
-      expect(client.stats()).toMatchObject({ retries: 0, breaker: "closed" });
-    });
-  });
+      it("passes NotFound for an unknown tenant through, with one request and master-data's message", async () => {
+        const client = createItemClient(transportTo(md.baseUrl, wire).transport, fast);
+        const before = md.seen.length;
+        const err = await errorOf(client.getItems({ ...scope, tenantId: "T9999" }, [demoItemCode(1)]));
+        expect(err.code).toBe(Code.NotFound);
+        expect(err.rawMessage).toBe('tenant "T9999" has no catalogue');
+        expect(md.seen.length - before).toBe(1);
+        expect(client.stats()).toMatchObject({ retries: 0, breaker: "closed" });
+      });
+    },
+  );
 
   describe("batching, coalescing, caching", () => {
     const wire: Wire = { protocol: "connect", httpVersion: "2", format: "binary" };
@@ -195,7 +244,11 @@ describe("item client over a real master-data", () => {
 
     it("expires cached items after the TTL", async () => {
       let clock = 1_000_000;
-      const client = createItemClient(transportTo(md.baseUrl, wire).transport, { ...fast, now: () => clock, cache: { ttlMs: 30_000 } });
+      const client = createItemClient(transportTo(md.baseUrl, wire).transport, {
+        ...fast,
+        now: () => clock,
+        cache: { ttlMs: 30_000 },
+      });
       await client.getItems(scope, [demoItemCode(11)]);
       const before = requestsTo(md.seen, batchPath).length;
       clock += 30_000;
@@ -288,7 +341,10 @@ describe("item client when master-data's store fails", () => {
     const ac = new AbortController();
     const before = requestsTo(md.seen, batchPath).length;
     const pending = client.getItems(scope, [demoItemCode(4)], { signal: ac.signal });
-    await vi.waitFor(() => expect(requestsTo(md.seen, batchPath).length - before).toBe(1), { timeout: 5_000, interval: 5 });
+    await vi.waitFor(() => expect(requestsTo(md.seen, batchPath).length - before).toBe(1), {
+      timeout: 5_000,
+      interval: 5,
+    });
     ac.abort();
     const err = await errorOf(pending);
     expect(err.code).toBe(Code.Canceled);
@@ -309,7 +365,10 @@ describe("item client when master-data's store fails", () => {
   });
 
   it("stops retrying once the shared retry budget is spent", async () => {
-    const client = createItemClient(transportTo(md.baseUrl, wire).transport, { ...fast, breaker: { failureThreshold: 1_000 } });
+    const client = createItemClient(transportTo(md.baseUrl, wire).transport, {
+      ...fast,
+      breaker: { failureThreshold: 1_000 },
+    });
     store.state.down = true;
     const before = requestsTo(md.seen, batchPath).length;
     for (let i = 0; i < 10; i++) await errorOf(client.getItems(scope, [demoItemCode(200 + i)]));
@@ -392,7 +451,9 @@ describe.each([
       const err = await errorOf(client.getItems(scope, [demoItemCode(code++)]));
       expect(performance.now() - started).toBeLessThan(100);
       expect(err.code).toBe(Code.Unavailable);
-      expect(err.rawMessage).toMatch(/^master-data unavailable: circuit breaker open after 5 consecutive failures .*next probe in \d+\.\d s$/);
+      expect(err.rawMessage).toMatch(
+        /^master-data unavailable: circuit breaker open after 5 consecutive failures .*next probe in \d+\.\d s$/,
+      );
       expect(client.stats().breakerRejected).toBeGreaterThanOrEqual(1);
 
       ({ app: restarted } = await listenMasterData(md.store, md.port));

@@ -96,7 +96,11 @@ export function createItemClient(transport: Transport, options: ItemClientOption
   const retrier = createRetrier({ now, ...options.retry });
   const breaker = createCircuitBreaker({ name: "master-data", now, ...options.breaker });
   const items = createItemCache<Item>({ now, ...options.cache });
-  const taxes = createItemCache<readonly Tax[]>({ now, ttlMs: options.taxTtlMs ?? defaults.taxTtlMs, maxEntries: 1_000 });
+  const taxes = createItemCache<readonly Tax[]>({
+    now,
+    ttlMs: options.taxTtlMs ?? defaults.taxTtlMs,
+    maxEntries: 1_000,
+  });
   const itemsInFlight = new Map<string, Promise<Item | undefined>>();
   const taxesInFlight = new Map<string, Promise<readonly Tax[]>>();
   const latency = createLatencyHistogram();
@@ -151,7 +155,10 @@ export function createItemClient(transport: Transport, options: ItemClientOption
         );
       }
       if (isCallerDeadline(err)) {
-        throw callerLeft(Code.DeadlineExceeded, `master-data did not answer within the caller's deadline (${call.timeoutMs} ms)`);
+        throw callerLeft(
+          Code.DeadlineExceeded,
+          `master-data did not answer within the caller's deadline (${call.timeoutMs} ms)`,
+        );
       }
       throw toClientError(err, timeoutMs);
     }
@@ -174,7 +181,12 @@ export function createItemClient(transport: Transport, options: ItemClientOption
     return found;
   }
 
-  async function lookup(scope: ItemScope, codes: readonly string[], call: CallOptions, mayRejoin: boolean): Promise<ItemLookup> {
+  async function lookup(
+    scope: ItemScope,
+    codes: readonly string[],
+    call: CallOptions,
+    mayRejoin: boolean,
+  ): Promise<ItemLookup> {
     const unique = [...new Set(codes)];
     const results = new Map<string, Item | undefined>();
     const waits: Promise<void>[] = [];
@@ -209,11 +221,17 @@ export function createItemClient(transport: Transport, options: ItemClientOption
         // Joiners handle their own rejections; this only keeps an unjoined one from being "unhandled".
         one.catch(() => {});
         itemsInFlight.set(key, one);
-        void one.finally(() => {
-          if (itemsInFlight.get(key) === one) itemsInFlight.delete(key);
-        }).catch(() => {});
+        void one
+          .finally(() => {
+            if (itemsInFlight.get(key) === one) itemsInFlight.delete(key);
+          })
+          .catch(() => {});
       }
-      waits.push(fetched.then((found) => chunk.forEach((code) => results.set(code, found.get(code)))));
+      waits.push(
+        fetched.then((found) => {
+          for (const code of chunk) results.set(code, found.get(code));
+        }),
+      );
     }
     await Promise.all(waits);
 
@@ -297,7 +315,10 @@ function join<T>(pending: Promise<T>, call: CallOptions, mayRejoin: boolean, aga
     const onTimeout = (): void =>
       finish(() =>
         reject(
-          new ConnectError(`master-data did not answer within the caller's deadline (${timeoutMs} ms)`, Code.DeadlineExceeded),
+          new ConnectError(
+            `master-data did not answer within the caller's deadline (${timeoutMs} ms)`,
+            Code.DeadlineExceeded,
+          ),
         ),
       );
     const timer = timeoutMs === undefined ? undefined : setTimeout(onTimeout, timeoutMs);

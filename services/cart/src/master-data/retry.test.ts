@@ -5,7 +5,9 @@ import { backoffDelayMs, createRetrier, createRetryBudget, isRetryableCode } fro
 const fail = (code: Code) => new ConnectError(`failed with ${Code[code]}`, code);
 
 /** A retrier whose sleeps are recorded, not slept. */
-function setup(options: { maxAttempts?: number; random?: () => number; budget?: ReturnType<typeof createRetryBudget> } = {}) {
+function setup(
+  options: { maxAttempts?: number; random?: () => number; budget?: ReturnType<typeof createRetryBudget> } = {},
+) {
   const sleeps: number[] = [];
   const retrier = createRetrier({
     baseDelayMs: 100,
@@ -81,15 +83,14 @@ describe("retrier", () => {
   });
 
   it.each(
-    [Code.NotFound, Code.InvalidArgument, Code.Internal, Code.Unknown, Code.PermissionDenied].map((c) => [Code[c], c] as const),
-  )(
-    "does not retry %s",
-    async (_name, code) => {
-      const s = script(code);
-      await expect(setup().retrier.run(s.attempt, { idempotent: true })).rejects.toMatchObject({ code });
-      expect(s.calls).toEqual([1]);
-    },
-  );
+    [Code.NotFound, Code.InvalidArgument, Code.Internal, Code.Unknown, Code.PermissionDenied].map(
+      (c) => [Code[c], c] as const,
+    ),
+  )("does not retry %s", async (_name, code) => {
+    const s = script(code);
+    await expect(setup().retrier.run(s.attempt, { idempotent: true })).rejects.toMatchObject({ code });
+    expect(s.calls).toEqual([1]);
+  });
 
   it("does not retry errors the caller marks final", async () => {
     const s = script(Code.Unavailable);
@@ -148,7 +149,11 @@ describe("retrier", () => {
   });
 
   it("waits a full-jitter backoff: random × min(max, base·2^retry)", async () => {
-    const { retrier, sleeps } = setup({ maxAttempts: 6, random: () => 0.5, budget: createRetryBudget({ maxTokens: 100 }) });
+    const { retrier, sleeps } = setup({
+      maxAttempts: 6,
+      random: () => 0.5,
+      budget: createRetryBudget({ maxTokens: 100 }),
+    });
     const s = script(Code.Unavailable, Code.Unavailable, Code.Unavailable, Code.Unavailable, Code.Unavailable);
     await retrier.run(s.attempt, { idempotent: true });
     expect(sleeps).toEqual([50, 100, 200, 400, 500]);

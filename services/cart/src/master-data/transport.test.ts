@@ -1,7 +1,12 @@
 import { describe, expect, it } from "vitest";
 import { checkTransportConfig, createMasterDataTransport, type MasterDataTransportConfig } from "./transport.js";
 
-const good: MasterDataTransportConfig = { url: "http://127.0.0.1:8002", protocol: "grpc", httpVersion: "2", format: "binary" };
+const good: MasterDataTransportConfig = {
+  url: "http://127.0.0.1:8002",
+  protocol: "grpc",
+  httpVersion: "2",
+  format: "binary",
+};
 
 describe("master-data transport config", () => {
   it.each([

@@ -2,10 +2,10 @@ import http from "node:http";
 import https from "node:https";
 import type { Transport } from "@connectrpc/connect";
 import {
-  Http2SessionManager,
   createConnectTransport,
   createGrpcTransport,
   createGrpcWebTransport,
+  Http2SessionManager,
 } from "@connectrpc/connect-node";
 
 export const protocols = ["connect", "grpc", "grpc-web"] as const;
@@ -121,8 +121,7 @@ export function createMasterDataTransport(
   const agent = baseUrl.startsWith("https:") ? new https.Agent(agentOptions) : new http.Agent(agentOptions);
   const options = { baseUrl, httpVersion: "1.1" as const, useBinaryFormat, nodeOptions: { agent } };
   // checkTransportConfig has ruled out grpc over HTTP/1.1.
-  const transport =
-    config.protocol === "grpc-web" ? createGrpcWebTransport(options) : createConnectTransport(options);
+  const transport = config.protocol === "grpc-web" ? createGrpcWebTransport(options) : createConnectTransport(options);
   return { transport, describe, close: () => agent.destroy() };
 }
 

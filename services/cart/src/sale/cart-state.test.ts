@@ -2,7 +2,7 @@ import { create } from "@bufbuild/protobuf";
 import { Code } from "@connectrpc/connect";
 import { CartSchema, CartStatus, PaymentSchema } from "@pos/gen/pos/cart/v1/cart_pb.js";
 import { describe, expect, it } from "vitest";
-import { transition, type SaleOp } from "./cart-state.js";
+import { type SaleOp, transition } from "./cart-state.js";
 import { expectConnectError, jpy } from "./sale.fixtures.js";
 
 /** A status the op moves to, "already" for an idempotent repeat, or the FAILED_PRECONDITION message. */
@@ -101,9 +101,18 @@ const table: Record<string, { status: CartStatus; payments: number; ops: Record<
     status: CartStatus.UNSPECIFIED,
     payments: 0,
     ops: Object.fromEntries(
-      (["addLines", "updateQuantity", "cancelLine", "addDiscount", "subtotal", "addPayments", "bill", "cancel"] as const).map(
-        (op) => [op, fails("cart status is UNSPECIFIED: the cart was not created by CreateCart")],
-      ),
+      (
+        [
+          "addLines",
+          "updateQuantity",
+          "cancelLine",
+          "addDiscount",
+          "subtotal",
+          "addPayments",
+          "bill",
+          "cancel",
+        ] as const
+      ).map((op) => [op, fails("cart status is UNSPECIFIED: the cart was not created by CreateCart")]),
     ) as Record<SaleOp, Expected>,
   },
 };

@@ -1,4 +1,4 @@
-import { CartStatus, type Cart } from "@pos/gen/pos/cart/v1/cart_pb.js";
+import { type Cart, CartStatus } from "@pos/gen/pos/cart/v1/cart_pb.js";
 import { failedPrecondition } from "./errors.js";
 
 /** The operations of a sale, named as in sale.ts. */
@@ -60,7 +60,8 @@ export function transition(cart: Pick<Cart, "status" | "payments">, op: SaleOp):
       if (status !== CartStatus.PAYING) throw failedPrecondition(`cart is ${name}: call Subtotal before payments`);
       return move(CartStatus.PAYING);
     case "bill":
-      if (status !== CartStatus.PAYING) throw failedPrecondition(`cart is ${name}: call Subtotal and add payments before Bill`);
+      if (status !== CartStatus.PAYING)
+        throw failedPrecondition(`cart is ${name}: call Subtotal and add payments before Bill`);
       return move(CartStatus.COMPLETED);
   }
 }

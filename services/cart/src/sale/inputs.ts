@@ -65,14 +65,16 @@ export function checkPaymentInputs(inputs: readonly PaymentInputShape[]): void {
   if (inputs.length < 1 || inputs.length > MAX_PAYMENTS_PER_CALL) {
     throw invalidArgument(`add 1..${MAX_PAYMENTS_PER_CALL} payments per call, got ${inputs.length}`);
   }
-  inputs.forEach((input, i) => checkPaymentInput(input, `payment entry ${i + 1}: `));
+  for (const [i, input] of inputs.entries()) checkPaymentInput(input, `payment entry ${i + 1}: `);
 }
 
 /** The payment method and amount of one payment entry, or INVALID_ARGUMENT prefixed by `where`. */
 export function checkPaymentInput(input: PaymentInputShape, where = ""): { method: PaymentMethod; amount: Money } {
   const method = findPaymentMethod(input.paymentCode);
   if (method === undefined) {
-    throw invalidArgument(`${where}payment code "${input.paymentCode}" is unknown: use one of ${describePaymentCodes()}`);
+    throw invalidArgument(
+      `${where}payment code "${input.paymentCode}" is unknown: use one of ${describePaymentCodes()}`,
+    );
   }
   const amount = input.amount;
   if (amount === undefined || amount.amount <= 0n) {

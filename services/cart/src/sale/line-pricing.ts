@@ -1,5 +1,5 @@
 import { clone, create } from "@bufbuild/protobuf";
-import { DiscountSchema, DiscountType, LineItemSchema, type LineItem } from "@pos/gen/pos/cart/v1/cart_pb.js";
+import { DiscountSchema, DiscountType, type LineItem, LineItemSchema } from "@pos/gen/pos/cart/v1/cart_pb.js";
 import { RoundingMethod } from "@pos/gen/pos/masterdata/v1/tax_pb.js";
 import { amountOf, money, roundDiv } from "./money.js";
 
@@ -38,7 +38,11 @@ export function priceLine(line: LineItem): LineItem {
   }
   const gross = grossOf(next);
   next.discounts = next.discounts.map((d) =>
-    create(DiscountSchema, { type: d.type, value: d.value, amount: money(discountAmount(d.type, d.value, gross), currency) }),
+    create(DiscountSchema, {
+      type: d.type,
+      value: d.value,
+      amount: money(discountAmount(d.type, d.value, gross), currency),
+    }),
   );
   const discounted = next.discounts.reduce((sum, d) => sum + amountOf(d.amount), 0n);
   next.amount = money(gross - discounted, currency);

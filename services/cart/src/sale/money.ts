@@ -1,5 +1,5 @@
 import { create } from "@bufbuild/protobuf";
-import { MoneySchema, type Money } from "@pos/gen/pos/common/v1/money_pb.js";
+import { type Money, MoneySchema } from "@pos/gen/pos/common/v1/money_pb.js";
 import { RoundingMethod } from "@pos/gen/pos/masterdata/v1/tax_pb.js";
 import { invalidArgument } from "./errors.js";
 

@@ -1,9 +1,9 @@
 // Shared by the sale tests: a small tax master, item builders and an error matcher.
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { MoneySchema, type Money } from "@pos/gen/pos/common/v1/money_pb.js";
-import { ItemSchema, type Item } from "@pos/gen/pos/masterdata/v1/item_pb.js";
-import { RoundingMethod, TaxSchema, TaxType, type Tax } from "@pos/gen/pos/masterdata/v1/tax_pb.js";
+import { type Money, MoneySchema } from "@pos/gen/pos/common/v1/money_pb.js";
+import { type Item, ItemSchema } from "@pos/gen/pos/masterdata/v1/item_pb.js";
+import { RoundingMethod, type Tax, TaxSchema, TaxType } from "@pos/gen/pos/masterdata/v1/tax_pb.js";
 import { expect } from "vitest";
 
 export const NOW = new Date("2025-03-01T10:00:00Z");
@@ -18,7 +18,13 @@ export const TAXES: readonly Tax[] = [
   tax("13", "external 8 % up", TaxType.EXTERNAL, 800, RoundingMethod.UP),
 ];
 
-export function tax(taxCode: string, name: string, type: TaxType, rateBasisPoints: number, rounding: RoundingMethod): Tax {
+export function tax(
+  taxCode: string,
+  name: string,
+  type: TaxType,
+  rateBasisPoints: number,
+  rounding: RoundingMethod,
+): Tax {
   return create(TaxSchema, { taxCode, name, type, rateBasisPoints, rounding });
 }
 
@@ -38,7 +44,8 @@ export function item(
     description: `item ${itemCode}`,
     categoryCode: "c1",
     taxCode: opts.taxCode ?? "01",
-    price: price === undefined ? undefined : create(MoneySchema, { amount: price, currencyCode: opts.currency ?? "JPY" }),
+    price:
+      price === undefined ? undefined : create(MoneySchema, { amount: price, currencyCode: opts.currency ?? "JPY" }),
     isDiscountRestricted: opts.restricted ?? false,
   });
 }

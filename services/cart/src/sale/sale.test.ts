@@ -1,11 +1,12 @@
 import { clone, create, equals } from "@bufbuild/protobuf";
 import { timestampDate } from "@bufbuild/protobuf/wkt";
 import { Code } from "@connectrpc/connect";
-import { CartSchema, CartStatus, DiscountType, type Cart } from "@pos/gen/pos/cart/v1/cart_pb.js";
+import { type Cart, CartSchema, CartStatus, DiscountType } from "@pos/gen/pos/cart/v1/cart_pb.js";
 import { LineItemInputSchema, PaymentInputSchema } from "@pos/gen/pos/cart/v1/cart_service_pb.js";
 import type { Item } from "@pos/gen/pos/masterdata/v1/item_pb.js";
 import { describe, expect, it } from "vitest";
 import { money } from "./money.js";
+import { expectConnectError, item, jpy, LATER, NOW, TAXES } from "./sale.fixtures.js";
 import {
   addDiscount,
   addLines,
@@ -15,12 +16,11 @@ import {
   cancelLine,
   checkLineInputs,
   checkPaymentInputs,
+  type LineInput,
   newCart,
   subtotal,
   updateQuantity,
-  type LineInput,
 } from "./sale.js";
-import { LATER, NOW, TAXES, expectConnectError, item, jpy } from "./sale.fixtures.js";
 
 const IDS = { cartId: "cart-1", tenantId: "t1", storeCode: "s1", terminalId: "term-9", staffId: "staff-3" };
 const A = item("A", 100n); // external 10 % half-up
@@ -41,7 +41,11 @@ function paying(...lines: LineInput[]): Cart {
 }
 
 function pay(cart: Cart, ...payments: [string, bigint][]): Cart {
-  return addPayments(cart, payments.map(([paymentCode, amount]) => ({ paymentCode, amount: jpy(amount) })), NOW);
+  return addPayments(
+    cart,
+    payments.map(([paymentCode, amount]) => ({ paymentCode, amount: jpy(amount) })),
+    NOW,
+  );
 }
 
 const totals = (cart: Cart) => ({
@@ -69,7 +73,17 @@ describe("addLines", () => {
     const cart = addLines(newCart(IDS, NOW), [entry(A, 3), entry(B, 1, 800n)], TAXES, LATER);
     expect(cart.status).toBe(CartStatus.ENTERING_ITEM);
     expect(
-      cart.lines.map((l) => [l.lineNo, l.itemCode, l.description, l.categoryCode, l.taxCode, l.unitPrice?.amount, l.unitPriceOverridden, l.quantity, l.amount?.amount]),
+      cart.lines.map((l) => [
+        l.lineNo,
+        l.itemCode,
+        l.description,
+        l.categoryCode,
+        l.taxCode,
+        l.unitPrice?.amount,
+        l.unitPriceOverridden,
+        l.quantity,
+        l.amount?.amount,
+      ]),
     ).toEqual([
       [1, "A", "item A", "c1", "01", 100n, false, 3, 300n],
       [2, "B", "item B", "c1", "02", 800n, true, 1, 800n],
@@ -95,11 +109,36 @@ describe("addLines", () => {
 
   it.each<{ name: string; cart?: () => Cart; lines: LineInput[]; code: Code; message: string }>([
     { name: "no entries", lines: [], code: Code.InvalidArgument, message: "add 1..100 lines per call, got 0" },
-    { name: "101 entries", lines: Array.from({ length: 101 }, () => entry(A)), code: Code.InvalidArgument, message: "add 1..100 lines per call, got 101" },
-    { name: "quantity 0", lines: [entry(A, 0)], code: Code.InvalidArgument, message: "entry 1: quantity must be 1..9999, got 0" },
-    { name: "quantity 10000", lines: [entry(A), entry(A, 10_000)], code: Code.InvalidArgument, message: "entry 2: quantity must be 1..9999, got 10000" },
-    { name: "a fractional quantity", lines: [entry(A, 1.5)], code: Code.InvalidArgument, message: "quantity must be 1..9999, got 1.5" },
-    { name: "a negative override", lines: [entry(A, 1, -1n)], code: Code.InvalidArgument, message: "entry 1: unit_price_override must be >= 0, got -1" },
+    {
+      name: "101 entries",
+      lines: Array.from({ length: 101 }, () => entry(A)),
+      code: Code.InvalidArgument,
+      message: "add 1..100 lines per call, got 101",
+    },
+    {
+      name: "quantity 0",
+      lines: [entry(A, 0)],
+      code: Code.InvalidArgument,
+      message: "entry 1: quantity must be 1..9999, got 0",
+    },
+    {
+      name: "quantity 10000",
+      lines: [entry(A), entry(A, 10_000)],
+      code: Code.InvalidArgument,
+      message: "entry 2: quantity must be 1..9999, got 10000",
+    },
+    {
+      name: "a fractional quantity",
+      lines: [entry(A, 1.5)],
+      code: Code.InvalidArgument,
+      message: "quantity must be 1..9999, got 1.5",
+    },
+    {
+      name: "a negative override",
+      lines: [entry(A, 1, -1n)],
+      code: Code.InvalidArgument,
+      message: "entry 1: unit_price_override must be >= 0, got -1",
+    },
     {
       name: "an override without currency",
       lines: [{ item: A, quantity: 1, unitPriceOverride: money(5n, "") }],
@@ -141,7 +180,13 @@ describe("addLines", () => {
       name: "more than 500 lines in the cart",
       cart: () => {
         let cart = newCart(IDS, NOW);
-        for (let i = 0; i < 5; i++) cart = addLines(cart, Array.from({ length: i < 4 ? 100 : 99 }, () => entry(A)), TAXES, NOW);
+        for (let i = 0; i < 5; i++)
+          cart = addLines(
+            cart,
+            Array.from({ length: i < 4 ? 100 : 99 }, () => entry(A)),
+            TAXES,
+            NOW,
+          );
         return cart;
       },
       lines: [entry(A), entry(A)],
@@ -185,7 +230,14 @@ describe("updateQuantity", () => {
       code: Code.InvalidArgument,
       message: "quantity 5 would make line 1 negative: its discounts of 900 JPY exceed the new gross 500 JPY",
     },
-    { name: "quantity 0", cart: () => entering(entry(A)), lineNo: 1, quantity: 0, code: Code.InvalidArgument, message: "quantity must be 1..9999, got 0" },
+    {
+      name: "quantity 0",
+      cart: () => entering(entry(A)),
+      lineNo: 1,
+      quantity: 0,
+      code: Code.InvalidArgument,
+      message: "quantity must be 1..9999, got 0",
+    },
     {
       name: "an unknown line",
       cart: () => entering(entry(A), entry(A), entry(A)),
@@ -223,7 +275,11 @@ describe("cancelLine", () => {
   it("refuses to cancel a line twice or a line that does not exist", () => {
     const cart = cancelLine(entering(entry(A)), 1, TAXES, NOW);
     expectConnectError(() => cancelLine(cart, 1, TAXES, NOW), Code.FailedPrecondition, "line 1 is already cancelled");
-    expectConnectError(() => cancelLine(cart, 0, TAXES, NOW), Code.InvalidArgument, "line 0 does not exist (cart has 1 lines)");
+    expectConnectError(
+      () => cancelLine(cart, 0, TAXES, NOW),
+      Code.InvalidArgument,
+      "line 0 does not exist (cart has 1 lines)",
+    );
   });
 });
 
@@ -242,12 +298,55 @@ describe("addDiscount", () => {
     expect(totals(cart)).toMatchObject({ total: 0n, tax: 0n });
   });
 
-  it.each<{ name: string; cart: () => Cart; lineNo?: number; type: DiscountType; value: bigint; code: Code; message: string }>([
-    { name: "an amount of 0", cart: () => entering(entry(A)), type: DiscountType.AMOUNT, value: 0n, code: Code.InvalidArgument, message: "AMOUNT discount must be > 0 minor units, got 0" },
-    { name: "a negative amount", cart: () => entering(entry(A)), type: DiscountType.AMOUNT, value: -5n, code: Code.InvalidArgument, message: "got -5" },
-    { name: "a percent of 0", cart: () => entering(entry(A)), type: DiscountType.PERCENT, value: 0n, code: Code.InvalidArgument, message: "PERCENT discount must be 1..10000 basis points (1000 = 10 %), got 0" },
-    { name: "a percent above 100 %", cart: () => entering(entry(A)), type: DiscountType.PERCENT, value: 10_001n, code: Code.InvalidArgument, message: "got 10001" },
-    { name: "an unspecified type", cart: () => entering(entry(A)), type: DiscountType.UNSPECIFIED, value: 5n, code: Code.InvalidArgument, message: "discount type must be AMOUNT or PERCENT, got UNSPECIFIED" },
+  it.each<{
+    name: string;
+    cart: () => Cart;
+    lineNo?: number;
+    type: DiscountType;
+    value: bigint;
+    code: Code;
+    message: string;
+  }>([
+    {
+      name: "an amount of 0",
+      cart: () => entering(entry(A)),
+      type: DiscountType.AMOUNT,
+      value: 0n,
+      code: Code.InvalidArgument,
+      message: "AMOUNT discount must be > 0 minor units, got 0",
+    },
+    {
+      name: "a negative amount",
+      cart: () => entering(entry(A)),
+      type: DiscountType.AMOUNT,
+      value: -5n,
+      code: Code.InvalidArgument,
+      message: "got -5",
+    },
+    {
+      name: "a percent of 0",
+      cart: () => entering(entry(A)),
+      type: DiscountType.PERCENT,
+      value: 0n,
+      code: Code.InvalidArgument,
+      message: "PERCENT discount must be 1..10000 basis points (1000 = 10 %), got 0",
+    },
+    {
+      name: "a percent above 100 %",
+      cart: () => entering(entry(A)),
+      type: DiscountType.PERCENT,
+      value: 10_001n,
+      code: Code.InvalidArgument,
+      message: "got 10001",
+    },
+    {
+      name: "an unspecified type",
+      cart: () => entering(entry(A)),
+      type: DiscountType.UNSPECIFIED,
+      value: 5n,
+      code: Code.InvalidArgument,
+      message: "discount type must be AMOUNT or PERCENT, got UNSPECIFIED",
+    },
     {
       name: "an amount beyond the line",
       cart: () => entering(entry(B)),
@@ -303,7 +402,11 @@ describe("subtotal", () => {
 
   it("needs at least one live line", () => {
     const cart = cancelLine(entering(entry(A)), 1, TAXES, NOW);
-    expectConnectError(() => subtotal(cart, TAXES, NOW), Code.FailedPrecondition, "cart has no live lines: add items before Subtotal");
+    expectConnectError(
+      () => subtotal(cart, TAXES, NOW),
+      Code.FailedPrecondition,
+      "cart has no live lines: add items before Subtotal",
+    );
   });
 });
 
@@ -321,7 +424,11 @@ describe("line changes in PAYING", () => {
 
   it.each(changes)("%s after a payment is refused", (_, change) => {
     const cart = pay(paying(entry(A, 3)), ["11", 100n]);
-    expectConnectError(() => change(cart), Code.FailedPrecondition, "cart has payments: cancel the cart to change its lines");
+    expectConnectError(
+      () => change(cart),
+      Code.FailedPrecondition,
+      "cart has payments: cancel the cart to change its lines",
+    );
   });
 });
 
@@ -349,28 +456,48 @@ describe("addPayments", () => {
 
   it.each<{ name: string; payments: { paymentCode: string; amount?: ReturnType<typeof jpy> }[]; message: string }>([
     { name: "no entries", payments: [], message: "add 1..20 payments per call, got 0" },
-    { name: "21 entries", payments: Array.from({ length: 21 }, () => ({ paymentCode: "01", amount: jpy(1n) })), message: "got 21" },
+    {
+      name: "21 entries",
+      payments: Array.from({ length: 21 }, () => ({ paymentCode: "01", amount: jpy(1n) })),
+      message: "got 21",
+    },
     {
       name: "an unknown payment code",
       payments: [{ paymentCode: "99", amount: jpy(1n) }],
-      message: 'payment entry 1: payment code "99" is unknown: use one of 01 (cash), 11 (credit card), 12 (e-money), 21 (gift card)',
+      message:
+        'payment entry 1: payment code "99" is unknown: use one of 01 (cash), 11 (credit card), 12 (e-money), 21 (gift card)',
     },
-    { name: "an amount of 0", payments: [{ paymentCode: "01", amount: jpy(0n) }], message: "payment entry 1: amount must be > 0, got 0" },
+    {
+      name: "an amount of 0",
+      payments: [{ paymentCode: "01", amount: jpy(0n) }],
+      message: "payment entry 1: amount must be > 0, got 0",
+    },
     { name: "no amount", payments: [{ paymentCode: "01" }], message: "payment entry 1: amount must be > 0, got none" },
-    { name: "another currency", payments: [{ paymentCode: "01", amount: money(5n, "USD") }], message: 'payment entry 1: amount is in "USD" but the cart is in JPY' },
+    {
+      name: "another currency",
+      payments: [{ paymentCode: "01", amount: money(5n, "USD") }],
+      message: 'payment entry 1: amount is in "USD" but the cart is in JPY',
+    },
     {
       name: "a card beyond the balance",
       payments: [{ paymentCode: "11", amount: jpy(331n) }],
-      message: "payment entry 1: credit card payment of 331 JPY exceeds the remaining balance 330 JPY; only cash may exceed it",
+      message:
+        "payment entry 1: credit card payment of 331 JPY exceeds the remaining balance 330 JPY; only cash may exceed it",
     },
     {
       name: "a gift card beyond what an earlier entry left",
-      payments: [{ paymentCode: "01", amount: jpy(300n) }, { paymentCode: "21", amount: jpy(31n) }],
+      payments: [
+        { paymentCode: "01", amount: jpy(300n) },
+        { paymentCode: "21", amount: jpy(31n) },
+      ],
       message: "payment entry 2: gift card payment of 31 JPY exceeds the remaining balance 30 JPY",
     },
     {
       name: "an entry after the balance is covered",
-      payments: [{ paymentCode: "01", amount: jpy(500n) }, { paymentCode: "01", amount: jpy(10n) }],
+      payments: [
+        { paymentCode: "01", amount: jpy(500n) },
+        { paymentCode: "01", amount: jpy(10n) },
+      ],
       message: "payment entry 2: the entries before it already cover the balance",
     },
   ])("refuses $name", ({ payments, message }) => {
@@ -378,8 +505,16 @@ describe("addPayments", () => {
   });
 
   it("refuses payments before Subtotal and once the balance is 0", () => {
-    expectConnectError(() => pay(entering(entry(A)), ["01", 10n]), Code.FailedPrecondition, "cart is ENTERING_ITEM: call Subtotal before payments");
-    expectConnectError(() => pay(pay(due330(), ["01", 330n]), ["01", 10n]), Code.FailedPrecondition, "balance is 0: call Bill");
+    expectConnectError(
+      () => pay(entering(entry(A)), ["01", 10n]),
+      Code.FailedPrecondition,
+      "cart is ENTERING_ITEM: call Subtotal before payments",
+    );
+    expectConnectError(
+      () => pay(pay(due330(), ["01", 330n]), ["01", 10n]),
+      Code.FailedPrecondition,
+      "balance is 0: call Bill",
+    );
   });
 
   it("checkPaymentInputs takes the generated request entries", () => {
@@ -408,12 +543,20 @@ describe("bill", () => {
 
   it("refuses while a balance remains, naming it", () => {
     const cart = pay(paying(entry(X, 2)), ["11", 1234n]);
-    expectConnectError(() => bill(cart, NOW), Code.FailedPrecondition, "balance 1,234 JPY remains: add payments before Bill");
+    expectConnectError(
+      () => bill(cart, NOW),
+      Code.FailedPrecondition,
+      "balance 1,234 JPY remains: add payments before Bill",
+    );
   });
 
   it("refuses before Subtotal and after cancel", () => {
     expectConnectError(() => bill(entering(entry(A)), NOW), Code.FailedPrecondition, "cart is ENTERING_ITEM");
-    expectConnectError(() => bill(cancel(entering(entry(A)), NOW).cart, NOW), Code.FailedPrecondition, "cart is CANCELLED: no further changes");
+    expectConnectError(
+      () => bill(cancel(entering(entry(A)), NOW).cart, NOW),
+      Code.FailedPrecondition,
+      "cart is CANCELLED: no further changes",
+    );
   });
 });
 
@@ -432,10 +575,22 @@ describe("cancel", () => {
 
   it("refuses a completed cart, and a cancelled cart takes no further changes", () => {
     const completed = bill(pay(paying(entry(A)), ["01", 110n]), NOW).cart;
-    expectConnectError(() => cancel(completed, NOW), Code.FailedPrecondition, "cart is COMPLETED: a completed sale cannot be cancelled");
-    expectConnectError(() => addLines(completed, [entry(A)], TAXES, NOW), Code.FailedPrecondition, "cart is COMPLETED: no further changes");
+    expectConnectError(
+      () => cancel(completed, NOW),
+      Code.FailedPrecondition,
+      "cart is COMPLETED: a completed sale cannot be cancelled",
+    );
+    expectConnectError(
+      () => addLines(completed, [entry(A)], TAXES, NOW),
+      Code.FailedPrecondition,
+      "cart is COMPLETED: no further changes",
+    );
     const cancelled = cancel(entering(entry(A)), NOW).cart;
-    expectConnectError(() => addLines(cancelled, [entry(A)], TAXES, NOW), Code.FailedPrecondition, "cart is CANCELLED: no further changes");
+    expectConnectError(
+      () => addLines(cancelled, [entry(A)], TAXES, NOW),
+      Code.FailedPrecondition,
+      "cart is CANCELLED: no further changes",
+    );
   });
 });
 

@@ -1,16 +1,16 @@
 import { clone, create } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import {
+  type Cart,
   CartSchema,
   CartStatus,
   DiscountSchema,
-  LineItemSchema,
-  PaymentSchema,
-  type Cart,
   type DiscountType,
   type LineItem,
+  LineItemSchema,
+  PaymentSchema,
 } from "@pos/gen/pos/cart/v1/cart_pb.js";
-import { MoneySchema, type Money } from "@pos/gen/pos/common/v1/money_pb.js";
+import { type Money, MoneySchema } from "@pos/gen/pos/common/v1/money_pb.js";
 import type { Item } from "@pos/gen/pos/masterdata/v1/item_pb.js";
 import type { Tax } from "@pos/gen/pos/masterdata/v1/tax_pb.js";
 import { transition } from "./cart-state.js";
@@ -27,8 +27,8 @@ import { discountAmount, grossOf, priceLine } from "./line-pricing.js";
 import { amountOf, formatMoney } from "./money.js";
 import { cartCurrency, computeTotals, settle } from "./totals.js";
 
-export { checkLineInputs, checkPaymentInputs } from "./inputs.js";
 export type { SaleOp } from "./cart-state.js";
+export { checkLineInputs, checkPaymentInputs } from "./inputs.js";
 
 export const MAX_LINES_PER_CART = 500;
 
@@ -79,7 +79,9 @@ export function addLines(cart: Cart, lines: readonly LineInput[], taxes: readonl
     const lineCurrency = line.unitPrice?.currencyCode ?? "";
     currency ??= lineCurrency;
     if (lineCurrency !== currency) {
-      throw invalidArgument(`entry ${i + 1}: item "${input.item.itemCode}" is priced in ${lineCurrency} but the cart is in ${currency}`);
+      throw invalidArgument(
+        `entry ${i + 1}: item "${input.item.itemCode}" is priced in ${lineCurrency} but the cart is in ${currency}`,
+      );
     }
     next.lines.push(line);
   });
@@ -131,7 +133,9 @@ export function addDiscount(
   const remaining = amountOf(priced.amount);
   if (amount > remaining) {
     const currency = cartCurrency(next);
-    throw invalidArgument(`discount of ${formatMoney(amount, currency)} exceeds the line's remaining ${formatMoney(remaining, currency)}`);
+    throw invalidArgument(
+      `discount of ${formatMoney(amount, currency)} exceeds the line's remaining ${formatMoney(remaining, currency)}`,
+    );
   }
   line.discounts.push(create(DiscountSchema, { type, value }));
   return changed(next, status, taxes, now);
@@ -167,7 +171,11 @@ export function addPayments(cart: Cart, payments: readonly PaymentInputShape[], 
     }
     remaining = amount.amount >= remaining ? 0n : remaining - amount.amount;
     next.payments.push(
-      create(PaymentSchema, { paymentNo: cart.payments.length + i + 1, paymentCode: method.code, amount: clone(MoneySchema, amount) }),
+      create(PaymentSchema, {
+        paymentNo: cart.payments.length + i + 1,
+        paymentCode: method.code,
+        amount: clone(MoneySchema, amount),
+      }),
     );
   });
   next.status = status;
@@ -195,9 +203,15 @@ function newLine(input: LineInput, lineNo: number): LineItem {
   const { item, quantity, unitPriceOverride } = input;
   const price = unitPriceOverride ?? item.price;
   if (price === undefined) {
-    throw failedPrecondition(`item "${item.itemCode}" has no price in store ${item.storeCode}: give a unit_price_override`);
+    throw failedPrecondition(
+      `item "${item.itemCode}" has no price in store ${item.storeCode}: give a unit_price_override`,
+    );
   }
-  if (unitPriceOverride !== undefined && item.price !== undefined && unitPriceOverride.currencyCode !== item.price.currencyCode) {
+  if (
+    unitPriceOverride !== undefined &&
+    item.price !== undefined &&
+    unitPriceOverride.currencyCode !== item.price.currencyCode
+  ) {
     throw invalidArgument(
       `unit_price_override of item "${item.itemCode}" is in ${unitPriceOverride.currencyCode} but its price is in ${item.price.currencyCode}`,
     );

@@ -1,6 +1,6 @@
 import { create } from "@bufbuild/protobuf";
-import { TaxLineSchema, type LineItem, type TaxLine } from "@pos/gen/pos/cart/v1/cart_pb.js";
-import { TaxType, type Tax } from "@pos/gen/pos/masterdata/v1/tax_pb.js";
+import { type LineItem, type TaxLine, TaxLineSchema } from "@pos/gen/pos/cart/v1/cart_pb.js";
+import { type Tax, TaxType } from "@pos/gen/pos/masterdata/v1/tax_pb.js";
 import { invalidArgument } from "./errors.js";
 import { FULL_PERCENT } from "./line-pricing.js";
 import { amountOf, money, roundDiv } from "./money.js";

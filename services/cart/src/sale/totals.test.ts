@@ -1,18 +1,18 @@
-import { create, equals, clone } from "@bufbuild/protobuf";
+import { clone, create, equals } from "@bufbuild/protobuf";
 import { Code } from "@connectrpc/connect";
 import {
+  type Cart,
   CartSchema,
   DiscountSchema,
   DiscountType,
+  type LineItem,
   LineItemSchema,
   PaymentSchema,
-  type Cart,
-  type LineItem,
 } from "@pos/gen/pos/cart/v1/cart_pb.js";
 import { RoundingMethod, TaxType } from "@pos/gen/pos/masterdata/v1/tax_pb.js";
 import { describe, expect, it } from "vitest";
 import { MAX_AMOUNT, money } from "./money.js";
-import { TAXES, expectConnectError, jpy, tax } from "./sale.fixtures.js";
+import { expectConnectError, jpy, TAXES, tax } from "./sale.fixtures.js";
 import { computeTotals, settle } from "./totals.js";
 
 interface LineSpec {
@@ -28,7 +28,9 @@ interface LineSpec {
 function cartOf(specs: readonly LineSpec[], payments: readonly bigint[] = []): Cart {
   return create(CartSchema, {
     lines: specs.map((s, i) => lineOf(s, i + 1)),
-    payments: payments.map((amount, i) => create(PaymentSchema, { paymentNo: i + 1, paymentCode: "01", amount: jpy(amount) })),
+    payments: payments.map((amount, i) =>
+      create(PaymentSchema, { paymentNo: i + 1, paymentCode: "01", amount: jpy(amount) }),
+    ),
   });
 }
 
@@ -59,7 +61,14 @@ function summary(cart: Cart) {
 }
 
 describe("computeTotals: tax per group", () => {
-  it.each<{ name: string; lines: LineSpec[]; taxes: [string, bigint, bigint][]; total: bigint; tax: bigint; withTax: bigint }>([
+  it.each<{
+    name: string;
+    lines: LineSpec[];
+    taxes: [string, bigint, bigint][];
+    total: bigint;
+    tax: bigint;
+    withTax: bigint;
+  }>([
     {
       name: "3 × 100 at 10 % external half-up",
       lines: [{ price: 100n, qty: 3, taxCode: "01" }],
@@ -180,7 +189,13 @@ describe("computeTotals: tax per group", () => {
   });
 
   it("names the tax master's entries on the tax lines and marks internal ones", () => {
-    const cart = computeTotals(cartOf([{ price: 100n, taxCode: "01" }, { price: 100n, taxCode: "02" }]), TAXES);
+    const cart = computeTotals(
+      cartOf([
+        { price: 100n, taxCode: "01" },
+        { price: 100n, taxCode: "02" },
+      ]),
+      TAXES,
+    );
     expect(cart.taxes.map((t) => [t.name, t.isInternal])).toEqual([
       ["external 10 % half-up", false],
       ["internal 10 % down", true],
@@ -191,23 +206,49 @@ describe("computeTotals: tax per group", () => {
 describe("computeTotals: line amounts", () => {
   it.each<{ name: string; line: LineSpec; discounts: bigint[]; amount: bigint }>([
     { name: "gross = price × quantity", line: { price: 120n, qty: 3, taxCode: "01" }, discounts: [], amount: 360n },
-    { name: "percent is floored (10 % of 339 = 33.9 → 33)", line: { price: 339n, taxCode: "01", percent: 1000n }, discounts: [33n], amount: 306n },
-    { name: "1 basis point of 100 floors to 0", line: { price: 100n, taxCode: "01", percent: 1n }, discounts: [0n], amount: 100n },
-    { name: "100 % takes the whole line", line: { price: 250n, qty: 2, taxCode: "01", percent: 10_000n }, discounts: [500n], amount: 0n },
+    {
+      name: "percent is floored (10 % of 339 = 33.9 → 33)",
+      line: { price: 339n, taxCode: "01", percent: 1000n },
+      discounts: [33n],
+      amount: 306n,
+    },
+    {
+      name: "1 basis point of 100 floors to 0",
+      line: { price: 100n, taxCode: "01", percent: 1n },
+      discounts: [0n],
+      amount: 100n,
+    },
+    {
+      name: "100 % takes the whole line",
+      line: { price: 250n, qty: 2, taxCode: "01", percent: 10_000n },
+      discounts: [500n],
+      amount: 0n,
+    },
     {
       name: "percent applies to the gross, not to what the amount discount left",
       line: { price: 1000n, qty: 2, taxCode: "01", off: 150n, percent: 500n },
       discounts: [150n, 100n],
       amount: 1750n,
     },
-    { name: "a cancelled line counts 0", line: { price: 1000n, qty: 2, taxCode: "01", cancelled: true }, discounts: [], amount: 0n },
+    {
+      name: "a cancelled line counts 0",
+      line: { price: 1000n, qty: 2, taxCode: "01", cancelled: true },
+      discounts: [],
+      amount: 0n,
+    },
   ])("$name", ({ line, discounts, amount }) => {
     const [priced] = computeTotals(cartOf([line]), TAXES).lines;
-    expect({ discounts: priced?.discounts.map((d) => d.amount?.amount), amount: priced?.amount?.amount }).toEqual({ discounts, amount });
+    expect({ discounts: priced?.discounts.map((d) => d.amount?.amount), amount: priced?.amount?.amount }).toEqual({
+      discounts,
+      amount,
+    });
   });
 
   it("keeps line numbers and leaves the input cart untouched", () => {
-    const input = cartOf([{ price: 100n, taxCode: "01" }, { price: 200n, taxCode: "01", cancelled: true }]);
+    const input = cartOf([
+      { price: 100n, taxCode: "01" },
+      { price: 200n, taxCode: "01", cancelled: true },
+    ]);
     const before = clone(CartSchema, input);
     const cart = computeTotals(input, TAXES);
     expect(cart.lines.map((l) => l.lineNo)).toEqual([1, 2]);
@@ -224,7 +265,11 @@ describe("computeTotals: paid, balance, change", () => {
     { paid: [1000n], paidAmount: 1000n, balance: 0n, change: 670n },
   ])("paying $paid leaves balance $balance and change $change", ({ paid, paidAmount, balance, change }) => {
     const cart = computeTotals(cartOf([{ price: 100n, qty: 3, taxCode: "01" }], paid), TAXES);
-    expect([cart.paidAmount, cart.balanceAmount, cart.changeAmount]).toEqual([jpy(paidAmount), jpy(balance), jpy(change)]);
+    expect([cart.paidAmount, cart.balanceAmount, cart.changeAmount]).toEqual([
+      jpy(paidAmount),
+      jpy(balance),
+      jpy(change),
+    ]);
   });
 
   it("settle recomputes payments against the stored total without touching taxes", () => {
@@ -249,12 +294,20 @@ describe("computeTotals: refusals", () => {
   it.each<{ name: string; cart: () => Cart; message: string }>([
     {
       name: "a tax code the tax master lacks",
-      cart: () => cartOf([{ price: 100n, taxCode: "01" }, { price: 100n, taxCode: "99" }]),
+      cart: () =>
+        cartOf([
+          { price: 100n, taxCode: "01" },
+          { price: 100n, taxCode: "99" },
+        ]),
       message: 'line 2 (item "i2") has tax code "99", which is not in the tax master',
     },
     {
       name: "a line in another currency",
-      cart: () => cartOf([{ price: 100n, taxCode: "01" }, { price: 100n, taxCode: "01", currency: "USD" }]),
+      cart: () =>
+        cartOf([
+          { price: 100n, taxCode: "01" },
+          { price: 100n, taxCode: "01", currency: "USD" },
+        ]),
       message: 'line 2 is in "USD" but the cart is in JPY',
     },
     {

@@ -22,11 +22,11 @@
  * - Limits (inputs.ts, sale.ts) and which operation each status allows (cart-state.ts) live beside their code.
  */
 import { clone } from "@bufbuild/protobuf";
-import { CartSchema, type Cart } from "@pos/gen/pos/cart/v1/cart_pb.js";
+import { type Cart, CartSchema } from "@pos/gen/pos/cart/v1/cart_pb.js";
 import type { Tax } from "@pos/gen/pos/masterdata/v1/tax_pb.js";
 import { invalidArgument } from "./errors.js";
 import { grossOf, priceLine } from "./line-pricing.js";
-import { DEFAULT_CURRENCY, amountOf, formatMoney, money } from "./money.js";
+import { amountOf, DEFAULT_CURRENCY, formatMoney, money } from "./money.js";
 import { taxLines } from "./tax.js";
 
 export function cartCurrency(cart: Pick<Cart, "lines">): string {

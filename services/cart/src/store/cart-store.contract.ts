@@ -188,7 +188,7 @@ export function runCartStoreContract(
       const codes = Array.from({ length: 100 }, (_, i) => `C${String(i).padStart(3, "0")}`);
       const results = await Promise.all(codes.map((code) => store.update(key, appendLine(code))));
       // Each caller sees its own line in what it got back.
-      results.forEach((r, i) => expect(r?.lines.some((l) => l.itemCode === codes[i])).toBe(true));
+      for (const [i, r] of results.entries()) expect(r?.lines.some((l) => l.itemCode === codes[i])).toBe(true);
       const final = await store.get(key);
       expect(final?.lines).toHaveLength(100);
       expect(final?.lines.map((l) => l.lineNo)).toEqual(Array.from({ length: 100 }, (_, i) => i + 1));

@@ -57,7 +57,9 @@ export class CartConflictError extends Error {
     readonly key: CartKey,
     readonly attempts: number,
   ) {
-    super(`cart "${key.cartId}" in store ${key.storeCode} kept changing concurrently: gave up after ${attempts} attempts`);
+    super(
+      `cart "${key.cartId}" in store ${key.storeCode} kept changing concurrently: gave up after ${attempts} attempts`,
+    );
   }
 }
 

@@ -2,9 +2,9 @@ import { clone } from "@bufbuild/protobuf";
 import { type Cart, CartSchema } from "@pos/gen/pos/cart/v1/cart_pb.js";
 import {
   assertSameKey,
+  CartExistsError,
   type CartKey,
   type CartStore,
-  CartExistsError,
   cartKeyOf,
   defaultCartTtlSeconds,
 } from "./cart-store.js";

@@ -1,3 +1,5 @@
+import { StoreUnavailableError } from "@pos/common/store-errors.js";
+import { freshMongoDatabase, mongoUriForSuite } from "@pos/common/testing/mongo-suite.js";
 import { CartStatus } from "@pos/gen/pos/cart/v1/cart_pb.js";
 import { Long } from "mongodb";
 import { describe, expect, it } from "vitest";
@@ -8,8 +10,6 @@ import {
   createMongoTransactionLog,
   uniqueIndexName,
 } from "./mongo-transaction-log.js";
-import { StoreUnavailableError } from "@pos/common/store-errors.js";
-import { freshMongoDatabase, mongoUriForSuite } from "@pos/common/testing/mongo-suite.js";
 import { runTransactionLogContract } from "./transaction-log.contract.js";
 
 const uri = mongoUriForSuite("MongoDB transaction log");
@@ -47,6 +47,7 @@ if (uri !== undefined) {
         .db()
         .collection(collectionName)
         .findOne({ tenant_id: "T-doc", cart_id: "c-doc" }, { promoteLongs: false });
+      if (doc === null) throw new Error("the record was not written");
       expect(doc).toMatchObject({
         tenant_id: "T-doc",
         store_code: "S001",
@@ -58,11 +59,11 @@ if (uri !== undefined) {
         status: "CART_STATUS_COMPLETED",
         currency_code: "JPY",
       });
-      expect(doc?.["total_amount"]).toBeInstanceOf(Long);
-      expect((doc?.["total_amount"] as Long).toBigInt()).toBe(bigAmount * 3n);
-      expect((doc?.["paid_amount"] as Long).toBigInt()).toBe(bigAmount);
-      expect((doc?.["created_at"] as Date).getTime()).toBeGreaterThanOrEqual(before - 1);
-      expect(doc?.["cart"]).toMatchObject({ cartId: "c-doc", transactionNo: "42", status: "CART_STATUS_COMPLETED" });
+      expect(doc.total_amount).toBeInstanceOf(Long);
+      expect((doc.total_amount as Long).toBigInt()).toBe(bigAmount * 3n);
+      expect((doc.paid_amount as Long).toBigInt()).toBe(bigAmount);
+      expect((doc.created_at as Date).getTime()).toBeGreaterThanOrEqual(before - 1);
+      expect(doc.cart).toMatchObject({ cartId: "c-doc", transactionNo: "42", status: "CART_STATUS_COMPLETED" });
     });
 
     it("fails fast with StoreUnavailableError when nothing listens", async () => {
@@ -81,9 +82,9 @@ if (uri !== undefined) {
       const log = await connectMongoTransactionLog(uri, { timeoutMs: 300, dbName });
       await log.close();
       await expect(log.count("t", "s")).rejects.toBeInstanceOf(StoreUnavailableError);
-      await expect(log.record({ kind: "sale", cart: richCart({ tenantId: "t", storeCode: "s", cartId: "c" }) })).rejects.toBeInstanceOf(
-        StoreUnavailableError,
-      );
+      await expect(
+        log.record({ kind: "sale", cart: richCart({ tenantId: "t", storeCode: "s", cartId: "c" }) }),
+      ).rejects.toBeInstanceOf(StoreUnavailableError);
     });
   });
 }

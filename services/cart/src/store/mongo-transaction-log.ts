@@ -1,8 +1,8 @@
 import { fromJson, type JsonObject, toJson } from "@bufbuild/protobuf";
+import { connectMongo, guarded, isDuplicateKey } from "@pos/common/mongo.js";
 import { type Cart, CartSchema, CartStatusSchema } from "@pos/gen/pos/cart/v1/cart_pb.js";
 import type { Money } from "@pos/gen/pos/common/v1/money_pb.js";
 import { type Db, Long } from "mongodb";
-import { connectMongo, guarded, isDuplicateKey } from "@pos/common/mongo.js";
 import type { TransactionLog, TransactionRecord } from "./transaction-log.js";
 
 export const defaultDbName = "pos_cart";
@@ -45,7 +45,10 @@ interface TransactionDoc {
  * Connects to MongoDB and returns a log that owns the client: close() closes
  * it. Every operation, connecting included, is bounded by `timeoutMs`.
  */
-export function connectMongoTransactionLog(uri: string, options: ConnectMongoTransactionLogOptions): Promise<TransactionLog> {
+export function connectMongoTransactionLog(
+  uri: string,
+  options: ConnectMongoTransactionLogOptions,
+): Promise<TransactionLog> {
   return connectMongo(uri, { ...options, appName: "pos-cart", defaultDbName }, createMongoTransactionLog);
 }
 

@@ -1,18 +1,13 @@
 import net from "node:net";
 import { fromJsonString, toJsonString } from "@bufbuild/protobuf";
+import { StoreTimeoutError, StoreUnavailableError } from "@pos/common/store-errors.js";
 import { CartSchema } from "@pos/gen/pos/cart/v1/cart_pb.js";
 import { createClient } from "redis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { line, richCart } from "./cart-fixture.js";
 import { runCartStoreContract } from "./cart-store.contract.js";
 import { CartConflictError, type CartKey } from "./cart-store.js";
-import {
-  cartRedisKey,
-  connectRedisCartStore,
-  createRedisCartStore,
-  type RedisCartClient,
-} from "./redis-cart-store.js";
-import { StoreTimeoutError, StoreUnavailableError } from "@pos/common/store-errors.js";
+import { cartRedisKey, connectRedisCartStore, createRedisCartStore, type RedisCartClient } from "./redis-cart-store.js";
 
 const redisUrl = "redis://127.0.0.1:6379";
 const keyPrefix = `test:${Math.random().toString(36).slice(2, 10)}:`;
@@ -96,7 +91,7 @@ describe("redis cart store", () => {
     const json = JSON.parse(value as string) as Record<string, unknown>;
     expect(json).toMatchObject({ cartId: key.cartId, tenantId: "T1", status: "CART_STATUS_PAYING" });
     // int64 as a JSON string: exact, whatever reads it.
-    expect(json["totalAmount"]).toEqual({ amount: "27021597764222979", currencyCode: "JPY" });
+    expect(json.totalAmount).toEqual({ amount: "27021597764222979", currencyCode: "JPY" });
     expect(fromJsonString(CartSchema, value as string)).toEqual(cart);
     // The default TTL: ten hours.
     expect(await raw.ttl(redisKey)).toBeGreaterThan(36_000 - 10);
@@ -186,7 +181,11 @@ describe("redis cart store", () => {
     await store.create(richCart(key));
     await relay.cut();
     const started = performance.now();
-    for (const op of [() => store.get(key), () => store.update(key, (c) => c), () => store.create(richCart(freshKey()))]) {
+    for (const op of [
+      () => store.get(key),
+      () => store.update(key, (c) => c),
+      () => store.create(richCart(freshKey())),
+    ]) {
       await expect(op()).rejects.toBeInstanceOf(StoreUnavailableError);
     }
     // Well under the 5 s command bound: nothing queued waiting for a reconnect.

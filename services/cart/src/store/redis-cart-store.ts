@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import { clone, fromJsonString, toJsonString } from "@bufbuild/protobuf";
+import { StoreTimeoutError, StoreUnavailableError, shortReason } from "@pos/common/store-errors.js";
 import { type Cart, CartSchema } from "@pos/gen/pos/cart/v1/cart_pb.js";
 import {
   ClientClosedError,
@@ -9,9 +10,9 @@ import {
   ErrorReply,
   ReconnectStrategyError,
   type RedisClientType,
+  TimeoutError as RedisTimeoutError,
   SocketClosedUnexpectedlyError,
   SocketTimeoutError,
-  TimeoutError as RedisTimeoutError,
 } from "redis";
 import {
   assertSameKey,
@@ -22,7 +23,6 @@ import {
   cartKeyOf,
   defaultCartTtlSeconds,
 } from "./cart-store.js";
-import { shortReason, StoreTimeoutError, StoreUnavailableError } from "@pos/common/store-errors.js";
 
 export interface RedisCartStoreOptions {
   /** Default 36,000 (ten hours). */
@@ -153,7 +153,8 @@ export function createRedisCartStore(client: RedisCartClient, options: RedisCart
         await withTimeout(
           previous,
           queueTimeoutMs,
-          () => new StoreTimeoutError(`Redis timed out: update queued behind others of the cart for ${queueTimeoutMs} ms`),
+          () =>
+            new StoreTimeoutError(`Redis timed out: update queued behind others of the cart for ${queueTimeoutMs} ms`),
         );
       }
       return await run();
@@ -163,7 +164,11 @@ export function createRedisCartStore(client: RedisCartClient, options: RedisCart
     }
   }
 
-  async function compareAndSet(key: string, read: string, next: string): Promise<{ written: true } | { written: false; current: string | null }> {
+  async function compareAndSet(
+    key: string,
+    read: string,
+    next: string,
+  ): Promise<{ written: true } | { written: false; current: string | null }> {
     const evalOptions = { keys: [key], arguments: [sha1(read), next, String(ttlSeconds)] };
     const reply = await command("update", async () => {
       try {
@@ -240,7 +245,9 @@ function parseCart(raw: string, redisKey: string): Cart {
   try {
     return fromJsonString(CartSchema, raw);
   } catch (e) {
-    throw new Error(`the value at Redis key "${redisKey}" is not a cart: ${e instanceof Error ? e.message : String(e)}`);
+    throw new Error(
+      `the value at Redis key "${redisKey}" is not a cart: ${e instanceof Error ? e.message : String(e)}`,
+    );
   }
 }
 

@@ -10,9 +10,9 @@ import { afterAll, beforeAll, it } from "vitest";
  * also prints it prominently at the end).
  */
 export function mongoUriForSuite(suite: string): string | undefined {
-  const uri = process.env["MONGODB_URI"];
+  const uri = process.env.MONGODB_URI;
   if (uri !== undefined && uri !== "") return uri;
-  const notRun = process.env["MONGO_SUITE_NOT_RUN"];
+  const notRun = process.env.MONGO_SUITE_NOT_RUN;
   it(`${suite}: needs a MongoDB-wire server`, (ctx) => {
     if (notRun !== undefined) ctx.skip(`NOT RUN: ${notRun}`);
     throw new Error("MONGODB_URI is unset: run `pnpm test`, which starts FerretDB");

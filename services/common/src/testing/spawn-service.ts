@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 
 /** A service's main.ts running as its own process, with its output captured for assertions. */
 export interface ServiceProcess {
@@ -24,8 +24,8 @@ export function spawnService(entry: string, env: Record<string, string>): Servic
     out += b.toString();
     for (const l of listeners) l();
   };
-  child.stdout!.on("data", onData);
-  child.stderr!.on("data", onData);
+  child.stdout.on("data", onData);
+  child.stderr.on("data", onData);
   const exited = new Promise<number | null>((resolve) =>
     child.on("exit", (code) => {
       done = true;

@@ -41,7 +41,12 @@ function itemInput(tenantId: string, itemCode: string, overrides: Partial<Upsert
   });
 }
 
-function storePriceInput(tenantId: string, storeCode: string, itemCode: string, amount: bigint): UpsertStorePriceRequest {
+function storePriceInput(
+  tenantId: string,
+  storeCode: string,
+  itemCode: string,
+  amount: bigint,
+): UpsertStorePriceRequest {
   return create(UpsertStorePriceRequestSchema, { tenantId, storeCode, itemCode, price: yen(amount) });
 }
 
@@ -289,12 +294,20 @@ export function runItemStoreContract(label: string, open: () => Promise<ItemStor
 
       it("walks 1,200 items page by page, each exactly once", async () => {
         const t = freshTenant();
-        const order = Array.from({ length: 1200 }, (_, i) => i).sort((a, b) => ((a * 7919) % 1201) - ((b * 7919) % 1201));
-        await store.importRecords(order.map((i) => itemInput(t, code(i))), []);
+        const order = Array.from({ length: 1200 }, (_, i) => i).sort(
+          (a, b) => ((a * 7919) % 1201) - ((b * 7919) % 1201),
+        );
+        await store.importRecords(
+          order.map((i) => itemInput(t, code(i))),
+          [],
+        );
         const seen: string[] = [];
         let after: string | undefined;
         for (;;) {
-          const page = await store.listItems(t, "S001", { limit: 250, ...(after !== undefined && { afterItemCode: after }) });
+          const page = await store.listItems(t, "S001", {
+            limit: 250,
+            ...(after !== undefined && { afterItemCode: after }),
+          });
           expect(page.length).toBeLessThanOrEqual(250);
           if (page.length === 0) break;
           seen.push(...page.map((i) => i.itemCode));
@@ -401,7 +414,9 @@ export function runItemStoreContract(label: string, open: () => Promise<ItemStor
         expect(counts).toEqual({ items: 4, storePrices: 3, skippedStorePrices: 3 });
         expect(await store.countItems(t)).toBe(4);
 
-        const s1 = new Map((await store.getItems(t, "S001", ["N1", "N2", "OLD", "GONE", "DEAD", "NOPE"])).map((i) => [i.itemCode, i]));
+        const s1 = new Map(
+          (await store.getItems(t, "S001", ["N1", "N2", "OLD", "GONE", "DEAD", "NOPE"])).map((i) => [i.itemCode, i]),
+        );
         expect([...s1.keys()].sort()).toEqual(["GONE", "N1", "N2", "OLD"]);
         expect(s1.get("N1")?.unitPrice?.amount).toBe(bigAmount);
         expect(s1.get("N1")?.price?.amount).toBe(10n);

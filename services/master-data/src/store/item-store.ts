@@ -1,9 +1,6 @@
 import type { Money } from "@pos/gen/pos/common/v1/money_pb.js";
 import type { Item } from "@pos/gen/pos/masterdata/v1/item_pb.js";
-import type {
-  UpsertItemRequest,
-  UpsertStorePriceRequest,
-} from "@pos/gen/pos/masterdata/v1/item_service_pb.js";
+import type { UpsertItemRequest, UpsertStorePriceRequest } from "@pos/gen/pos/masterdata/v1/item_service_pb.js";
 
 /**
  * What ItemService needs from storage, nothing more. Implementations:
@@ -36,12 +33,7 @@ export interface ItemStore {
   deleteItem(tenantId: string, itemCode: string): Promise<boolean>;
 
   /** Sets a store's price; undefined when there is no live item of that code. */
-  upsertStorePrice(
-    tenantId: string,
-    storeCode: string,
-    itemCode: string,
-    price: Money,
-  ): Promise<Item | undefined>;
+  upsertStorePrice(tenantId: string, storeCode: string, itemCode: string, price: Money): Promise<Item | undefined>;
 
   /**
    * Loads many records at once (catalogue import, demo catalogue): items first,

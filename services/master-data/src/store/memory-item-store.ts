@@ -2,10 +2,7 @@ import { clone, create } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { type Money, MoneySchema } from "@pos/gen/pos/common/v1/money_pb.js";
 import { type Item, ItemSchema } from "@pos/gen/pos/masterdata/v1/item_pb.js";
-import type {
-  UpsertItemRequest,
-  UpsertStorePriceRequest,
-} from "@pos/gen/pos/masterdata/v1/item_service_pb.js";
+import type { UpsertItemRequest, UpsertStorePriceRequest } from "@pos/gen/pos/masterdata/v1/item_service_pb.js";
 import type { ImportCounts, ItemStore, ListQuery } from "./item-store.js";
 
 interface StoredItem {
@@ -47,7 +44,8 @@ export function createMemoryItemStore(): ItemStore {
   function resolve(tenantId: string, storeCode: string, stored: Item): Item {
     const item = clone(ItemSchema, stored);
     item.storeCode = storeCode;
-    const override = storeCode === "" ? undefined : tenants.get(tenantId)?.storePrices.get(storeCode)?.get(item.itemCode);
+    const override =
+      storeCode === "" ? undefined : tenants.get(tenantId)?.storePrices.get(storeCode)?.get(item.itemCode);
     if (override !== undefined) item.storePrice = clone(MoneySchema, override);
     const price = item.storePrice ?? item.unitPrice;
     if (price !== undefined) item.price = clone(MoneySchema, price);

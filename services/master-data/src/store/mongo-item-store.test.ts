@@ -1,12 +1,8 @@
-import { describe, expect, it } from "vitest";
 import { freshMongoDatabase, mongoUriForSuite } from "@pos/common/testing/mongo-suite.js";
+import { describe, expect, it } from "vitest";
 import { runItemStoreContract } from "./item-store.contract.js";
 import { StoreUnavailableError } from "./item-store.js";
-import {
-  connectMongoItemStore,
-  createMongoItemStore,
-  indexNames,
-} from "./mongo-item-store.js";
+import { connectMongoItemStore, createMongoItemStore, indexNames } from "./mongo-item-store.js";
 
 const uri = mongoUriForSuite("ItemStore contract: mongodb");
 // Generous: FerretDB takes its time over 1,000-record bulk writes on a busy machine.

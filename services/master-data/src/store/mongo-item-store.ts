@@ -1,12 +1,9 @@
 import { create } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import { connectMongo, guarded, retryOnDuplicateKey } from "@pos/common/mongo.js";
 import { type Money, MoneySchema } from "@pos/gen/pos/common/v1/money_pb.js";
 import { type Item, ItemSchema } from "@pos/gen/pos/masterdata/v1/item_pb.js";
-import type {
-  UpsertItemRequest,
-  UpsertStorePriceRequest,
-} from "@pos/gen/pos/masterdata/v1/item_service_pb.js";
-import { connectMongo, guarded, retryOnDuplicateKey } from "@pos/common/mongo.js";
+import type { UpsertItemRequest, UpsertStorePriceRequest } from "@pos/gen/pos/masterdata/v1/item_service_pb.js";
 import { type AnyBulkWriteOperation, type Collection, type Db, Long } from "mongodb";
 import type { ImportCounts, ItemStore, ListQuery } from "./item-store.js";
 
@@ -93,7 +90,9 @@ export const indexNames = {
  * it. Every operation, connecting included, is bounded by `timeoutMs`.
  */
 export function connectMongoItemStore(uri: string, options: ConnectMongoOptions): Promise<ItemStore> {
-  return connectMongo(uri, { ...options, appName: "pos-master-data", defaultDbName }, (db) => createMongoItemStore(db, options));
+  return connectMongo(uri, { ...options, appName: "pos-master-data", defaultDbName }, (db) =>
+    createMongoItemStore(db, options),
+  );
 }
 
 /**
@@ -107,10 +106,17 @@ export async function createMongoItemStore(db: Db, options: MongoItemStoreOption
   const chunkSize = options.importChunkSize ?? 1000;
   await guarded(() => ensureIndexes(items, deletedItems, prices));
 
-  async function pricesOf(tenantId: string, storeCode: string, codes: readonly string[]): Promise<Map<string, MoneyDoc>> {
+  async function pricesOf(
+    tenantId: string,
+    storeCode: string,
+    codes: readonly string[],
+  ): Promise<Map<string, MoneyDoc>> {
     if (storeCode === "" || codes.length === 0) return new Map();
     const docs = await prices
-      .find({ tenant_id: tenantId, store_code: storeCode, item_code: { $in: [...codes] } }, { projection: priceProjection })
+      .find(
+        { tenant_id: tenantId, store_code: storeCode, item_code: { $in: [...codes] } },
+        { projection: priceProjection },
+      )
       .toArray();
     return new Map(docs.map((d) => [d.item_code, d.price]));
   }
@@ -139,7 +145,7 @@ export async function createMongoItemStore(db: Db, options: MongoItemStoreOption
       ),
     );
     if (result.value === null) throw new Error(`upsert of item "${input.itemCode}" returned no document`);
-    const created = result.lastErrorObject?.["updatedExisting"] !== true;
+    const created = result.lastErrorObject?.updatedExisting !== true;
     return { item: toItem(input.tenantId, "", result.value, undefined), created };
   }
 
@@ -155,7 +161,12 @@ export async function createMongoItemStore(db: Db, options: MongoItemStoreOption
     return false;
   }
 
-  async function upsertStorePrice(tenantId: string, storeCode: string, itemCode: string, price: Money): Promise<Item | undefined> {
+  async function upsertStorePrice(
+    tenantId: string,
+    storeCode: string,
+    itemCode: string,
+    price: Money,
+  ): Promise<Item | undefined> {
     const item = await items.findOne({ tenant_id: tenantId, item_code: itemCode }, { projection: itemProjection });
     if (item === null) return undefined;
     const doc = moneyDoc(price);
@@ -185,7 +196,9 @@ export async function createMongoItemStore(db: Db, options: MongoItemStoreOption
     }
   }
 
-  async function importStorePrices(inputs: readonly UpsertStorePriceRequest[]): Promise<{ written: number; skipped: number }> {
+  async function importStorePrices(
+    inputs: readonly UpsertStorePriceRequest[],
+  ): Promise<{ written: number; skipped: number }> {
     const now = new Date();
     let written = 0;
     let skipped = 0;
@@ -221,9 +234,7 @@ export async function createMongoItemStore(db: Db, options: MongoItemStoreOption
         const codes = [...new Set(itemCodes)];
         if (codes.length === 0) return [];
         const [docs, overrides] = await Promise.all([
-          items
-            .find({ tenant_id: tenantId, item_code: { $in: codes } }, { projection: itemProjection })
-            .toArray(),
+          items.find({ tenant_id: tenantId, item_code: { $in: codes } }, { projection: itemProjection }).toArray(),
           pricesOf(tenantId, storeCode, codes),
         ]);
         return docs.map((d) => toItem(tenantId, storeCode, d, overrides.get(d.item_code)));
@@ -243,7 +254,11 @@ export async function createMongoItemStore(db: Db, options: MongoItemStoreOption
           .limit(query.limit)
           .toArray();
         // Sequential, not concurrent: only the page's codes say which store prices to fetch.
-        const overrides = await pricesOf(tenantId, storeCode, docs.map((d) => d.item_code));
+        const overrides = await pricesOf(
+          tenantId,
+          storeCode,
+          docs.map((d) => d.item_code),
+        );
         return docs.map((d) => toItem(tenantId, storeCode, d, overrides.get(d.item_code)));
       }),
 
@@ -285,7 +300,10 @@ async function ensureIndexes(
   await items.createIndex({ tenant_id: 1, item_code: 1 }, { name: indexNames.items, unique: true });
   await deletedItems.createIndex({ tenant_id: 1, item_code: 1 }, { name: indexNames.deletedItems });
   await items.createIndex({ tenant_id: 1, category_code: 1, item_code: 1 }, { name: indexNames.itemsByCategory });
-  await prices.createIndex({ tenant_id: 1, store_code: 1, item_code: 1 }, { name: indexNames.storePrices, unique: true });
+  await prices.createIndex(
+    { tenant_id: 1, store_code: 1, item_code: 1 },
+    { name: indexNames.storePrices, unique: true },
+  );
 }
 
 function itemFields(input: UpsertItemRequest): ItemFields {
@@ -333,7 +351,10 @@ function toMoney(doc: MoneyDoc): Money {
   return create(MoneySchema, { amount, currencyCode: doc.currency_code });
 }
 
-function groupByTenant<T extends { tenantId: string }>(records: readonly T[], key: (r: T) => string): Map<string, Map<string, T>> {
+function groupByTenant<T extends { tenantId: string }>(
+  records: readonly T[],
+  key: (r: T) => string,
+): Map<string, Map<string, T>> {
   // Last record of a key wins, as if applied one by one.
   const groups = new Map<string, Map<string, T>>();
   for (const r of records) {
