@@ -1,4 +1,4 @@
-import { runService } from "@pos/common/run-service.js";
+import { runService } from "@pos/common";
 import { createCartApp } from "./app.js";
 import { readCartConfig } from "./config.js";
 import { openCartDependencies } from "./wiring.js";

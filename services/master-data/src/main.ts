@@ -1,4 +1,4 @@
-import { runService } from "@pos/common/run-service.js";
+import { runService } from "@pos/common";
 import { createMasterDataApp } from "./app.js";
 import { readMasterDataConfig } from "./config.js";
 import { openItemStore, seedDemoCatalogue } from "./open-store.js";
