@@ -1,5 +1,6 @@
 import { ConfigError } from "@pos/common/env-config.js";
 import { UnavailableError } from "@pos/common/errors.js";
+import type { FastifyBaseLogger } from "fastify";
 import { createCartApp } from "./app.js";
 import { readCartConfig } from "./config.js";
 import { openCartDependencies } from "./wiring.js";
@@ -7,8 +8,17 @@ import { openCartDependencies } from "./wiring.js";
 // The only place that reads process.env and starts things.
 async function main(): Promise<void> {
   const config = readCartConfig(process.env);
-  const deps = await openCartDependencies(config);
+  // The log exists once the app does; the breaker cannot change state before the first call anyway.
+  let log: FastifyBaseLogger | undefined;
+  const deps = await openCartDependencies(config, {
+    onBreakerStateChange: ({ from, to, lastFailure }) =>
+      log?.[to === "closed" ? "info" : "warn"](
+        { from, to, lastFailure },
+        `master-data circuit breaker ${from} → ${to}`,
+      ),
+  });
   const app = await createCartApp(deps, config);
+  log = app.log;
   app.log.info(deps.describe, `cart dependencies ready; master-data via ${deps.describe.masterData}`);
   let stopping = false;
   const stop = async (signal: string) => {
