@@ -1,5 +1,4 @@
-import { ConfigError } from "@pos/common/env-config.js";
-import { UnavailableError } from "@pos/common/errors.js";
+import { ConfigError, UnavailableError } from "@pos/common";
 import type { FastifyBaseLogger } from "fastify";
 import { createCartApp } from "./app.js";
 import { readCartConfig } from "./config.js";
