@@ -1,4 +1,5 @@
 import { createConnectApp } from "@pos/common/connect-app.js";
+import type { Health } from "@pos/common/health.js";
 import type { ServerSettings } from "@pos/common/server-config.js";
 import { CartService } from "@pos/gen/pos/cart/v1/cart_service_pb.js";
 import type { FastifyInstance } from "fastify";
@@ -7,7 +8,7 @@ import { type CartServiceDeps, createCartService } from "./cart-service.js";
 /** The cart HTTP app: CartService on one port, over every protocol. */
 export async function createCartApp(
   deps: CartServiceDeps,
-  settings: Pick<ServerSettings, "logLevel" | "logRequests" | "readMaxBytes" | "tls">,
+  settings: Pick<ServerSettings, "logLevel" | "logRequests" | "readMaxBytes" | "tls"> & { health?: Health },
 ): Promise<FastifyInstance> {
   const app = await createConnectApp({
     serviceName: "cart",

@@ -1,5 +1,6 @@
 import { ConfigError } from "@pos/common/env-config.js";
 import { UnavailableError } from "@pos/common/errors.js";
+import { createHealth, ServingStatus } from "@pos/common/health.js";
 import { createCartApp } from "./app.js";
 import { readCartConfig } from "./config.js";
 import { openCartDependencies } from "./wiring.js";
@@ -8,12 +9,20 @@ import { openCartDependencies } from "./wiring.js";
 async function main(): Promise<void> {
   const config = readCartConfig(process.env);
   const deps = await openCartDependencies(config);
-  const app = await createCartApp(deps, config);
+  const health = createHealth({
+    probes: [
+      { name: `carts: ${deps.describe.carts}`, ping: () => deps.carts.ping() },
+      { name: `transactions: ${deps.describe.transactions}`, ping: () => deps.transactions.ping() },
+    ],
+    onChange: (status, failing) => app.log.warn({ failing }, `health: ${ServingStatus[status]}`),
+  });
+  const app = await createCartApp(deps, { ...config, health });
   app.log.info(deps.describe, `cart dependencies ready; master-data via ${deps.describe.masterData}`);
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
+    health.shutdown();
     app.log.info({ signal, masterData: deps.items.stats() }, "shutting down");
     await app.close();
     await deps.close();
@@ -21,6 +30,7 @@ async function main(): Promise<void> {
   };
   process.on("SIGINT", () => void stop("SIGINT"));
   process.on("SIGTERM", () => void stop("SIGTERM"));
+  await health.start();
   await app.listen({ host: config.host, port: config.port });
   app.log.info({ http: ["1.1", "2"], tls: config.tls !== undefined }, "cart serving CartService on one port");
 }

@@ -1,4 +1,5 @@
 import { createConnectApp } from "@pos/common/connect-app.js";
+import type { Health } from "@pos/common/health.js";
 import { ItemService } from "@pos/gen/pos/masterdata/v1/item_service_pb.js";
 import type { FastifyInstance } from "fastify";
 import type { MasterDataConfig } from "./config.js";
@@ -8,7 +9,7 @@ import type { ItemStore } from "./store/item-store.js";
 /** The master-data HTTP app: ItemService on one port, over every protocol. */
 export function createMasterDataApp(
   store: ItemStore,
-  config: Pick<MasterDataConfig, "logLevel" | "logRequests" | "readMaxBytes" | "tls">,
+  config: Pick<MasterDataConfig, "logLevel" | "logRequests" | "readMaxBytes" | "tls"> & { health?: Health },
 ): Promise<FastifyInstance> {
   return createConnectApp({
     serviceName: "master-data",

@@ -1,5 +1,6 @@
 import { ConfigError } from "@pos/common/env-config.js";
 import { UnavailableError } from "@pos/common/errors.js";
+import { createHealth, ServingStatus } from "@pos/common/health.js";
 import { createMasterDataApp } from "./app.js";
 import { readMasterDataConfig } from "./config.js";
 import { openItemStore, seedDemoCatalogue } from "./open-store.js";
@@ -8,7 +9,11 @@ import { openItemStore, seedDemoCatalogue } from "./open-store.js";
 async function main(): Promise<void> {
   const config = readMasterDataConfig(process.env);
   const { store, kind } = await openItemStore(config);
-  const app = await createMasterDataApp(store, config);
+  const health = createHealth({
+    probes: [{ name: kind, ping: () => store.ping() }],
+    onChange: (status, failing) => app.log.warn({ failing }, `health: ${ServingStatus[status]}`),
+  });
+  const app = await createMasterDataApp(store, { ...config, health });
   app.log.info({ store: kind }, "item store ready");
   if (config.demoCatalogue) {
     const started = performance.now();
@@ -24,6 +29,7 @@ async function main(): Promise<void> {
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
+    health.shutdown();
     app.log.info({ signal }, "shutting down");
     await app.close();
     await store.close();
@@ -31,6 +37,7 @@ async function main(): Promise<void> {
   };
   process.on("SIGINT", () => void stop("SIGINT"));
   process.on("SIGTERM", () => void stop("SIGTERM"));
+  await health.start();
   await app.listen({ host: config.host, port: config.port });
   app.log.info(
     {

@@ -83,6 +83,10 @@ export function runItemStoreContract(label: string, open: () => Promise<ItemStor
       return found[0];
     }
 
+    it("answers ping while its backing service is up (readiness)", async () => {
+      await expect(store.ping()).resolves.toBeUndefined();
+    });
+
     describe("upsertItem and getItems", () => {
       it("round-trips every field, an int64 amount above 2^53 exactly", async () => {
         const t = freshTenant();
