@@ -1,6 +1,4 @@
-import { createConnectApp } from "@pos/common/connect-app.js";
-import type { Health } from "@pos/common/health.js";
-import type { ServerSettings } from "@pos/common/server-config.js";
+import { createConnectApp, type Health, type ServerSettings } from "@pos/common";
 import { CartService } from "@pos/gen/pos/cart/v1/cart_service_pb.js";
 import type { FastifyInstance } from "fastify";
 import { type CartServiceDeps, createCartService } from "./cart-service.js";

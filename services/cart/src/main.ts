@@ -1,6 +1,4 @@
-import { ConfigError } from "@pos/common/env-config.js";
-import { UnavailableError } from "@pos/common/errors.js";
-import { createHealth, ServingStatus } from "@pos/common/health.js";
+import { ConfigError, createHealth, ServingStatus, UnavailableError } from "@pos/common";
 import { createCartApp } from "./app.js";
 import { readCartConfig } from "./config.js";
 import { openCartDependencies } from "./wiring.js";

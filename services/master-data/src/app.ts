@@ -1,5 +1,4 @@
-import { createConnectApp } from "@pos/common/connect-app.js";
-import type { Health } from "@pos/common/health.js";
+import { createConnectApp, type Health } from "@pos/common";
 import { ItemService } from "@pos/gen/pos/masterdata/v1/item_service_pb.js";
 import type { FastifyInstance } from "fastify";
 import type { MasterDataConfig } from "./config.js";

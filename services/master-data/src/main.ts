@@ -1,6 +1,4 @@
-import { ConfigError } from "@pos/common/env-config.js";
-import { UnavailableError } from "@pos/common/errors.js";
-import { createHealth, ServingStatus } from "@pos/common/health.js";
+import { ConfigError, createHealth, ServingStatus, UnavailableError } from "@pos/common";
 import { createMasterDataApp } from "./app.js";
 import { readMasterDataConfig } from "./config.js";
 import { openItemStore, seedDemoCatalogue } from "./open-store.js";

@@ -1,8 +1,8 @@
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
-import { createHealth, type Health, ServingStatus } from "@pos/common/health.js";
+import { createHealth, type Health, ServingStatus } from "@pos/common";
 import { Health as HealthService } from "@pos/gen/health/v1/health_pb.js";
 import { afterEach, describe, expect, it } from "vitest";
-import { type RunningMasterData, startMasterData, transportMatrix } from "./harness.js";
+import { type RunningMasterData, startMasterData, transportMatrix } from "../src/testing/harness.js";
 
 // grpc.health.v1 and /readyz on a real server, over every transport of the protocol matrix.
 describe("health: grpc.health.v1.Health, /healthz, /readyz", () => {

@@ -1,5 +1,5 @@
-import { StoreUnavailableError } from "@pos/common/store-errors.js";
-import { freshMongoDatabase, mongoUriForSuite } from "@pos/common/testing/mongo-suite.js";
+import { StoreUnavailableError } from "@pos/common";
+import { freshMongoDatabase, mongoUriForSuite } from "@pos/common/testing";
 import { CartStatus } from "@pos/gen/pos/cart/v1/cart_pb.js";
 import { Long } from "mongodb";
 import { describe, expect, it } from "vitest";

@@ -1,5 +1,5 @@
 import { fromJson, type JsonObject, toJson } from "@bufbuild/protobuf";
-import { connectMongo, guarded, isDuplicateKey } from "@pos/common/mongo.js";
+import { connectMongo, guarded, isDuplicateKey } from "@pos/common";
 import { type Cart, CartSchema, CartStatusSchema } from "@pos/gen/pos/cart/v1/cart_pb.js";
 import type { Money } from "@pos/gen/pos/common/v1/money_pb.js";
 import { type Db, Long } from "mongodb";

@@ -1,12 +1,12 @@
 import type { AddressInfo } from "node:net";
 import type { Transport } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
-import type { Health } from "@pos/common/health.js";
+import type { Health } from "@pos/common";
 import type { FastifyInstance } from "fastify";
-import { createMasterDataApp } from "../src/app.js";
-import { seedDemoCatalogue } from "../src/open-store.js";
-import type { ItemStore } from "../src/store/item-store.js";
-import { createMemoryItemStore } from "../src/store/memory-item-store.js";
+import { createMasterDataApp } from "../app.js";
+import { seedDemoCatalogue } from "../open-store.js";
+import type { ItemStore } from "../store/item-store.js";
+import { createMemoryItemStore } from "../store/memory-item-store.js";
 
 export interface RunningMasterData {
   app: FastifyInstance;
