@@ -16,8 +16,6 @@ export interface HealthOptions {
   intervalMs?: number;
   /** A ping slower than this counts as a failure. */
   timeoutMs?: number;
-  /** Told when the status changes (the service logs it). */
-  onChange?: (status: ServingStatus, failing: readonly string[]) => void;
 }
 
 /**
@@ -34,6 +32,8 @@ export interface Health {
   list(): Map<string, ServingStatus>;
   /** The current status of `service`, then each change, until the signal aborts. */
   watch(service: string, signal: AbortSignal): AsyncIterable<ServingStatus>;
+  /** Tells `listener` of every change of the status (the service logs them). */
+  subscribe(listener: (status: ServingStatus, failing: readonly string[]) => void): void;
   /** Probes that failed on their last run. */
   failing(): readonly string[];
   /** Runs every probe now and updates the status; start() runs it, then repeats it every intervalMs. */
@@ -49,6 +49,7 @@ export function createHealth(options: HealthOptions = {}): Health {
   const timeoutMs = options.timeoutMs ?? 1_500;
   const services = new Set<string>([""]);
   const listeners = new Set<() => void>();
+  const subscribers: ((status: ServingStatus, failing: readonly string[]) => void)[] = [];
   let failing: readonly string[] = [];
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
@@ -59,7 +60,7 @@ export function createHealth(options: HealthOptions = {}): Health {
     failing = nowFailing;
     if (next === overall) return;
     overall = next;
-    options.onChange?.(next, nowFailing);
+    for (const s of subscribers) s(next, nowFailing);
     for (const l of listeners) l();
   };
 
@@ -101,6 +102,7 @@ export function createHealth(options: HealthOptions = {}): Health {
     status: (service) => (services.has(service) ? overall : undefined),
     list: () => new Map([...services].map((s) => [s, overall])),
     failing: () => failing,
+    subscribe: (listener) => void subscribers.push(listener),
     refresh,
     async start() {
       await refresh();

@@ -8,5 +8,6 @@ export * from "./mongo.js";
 export * from "./one-port-server.js";
 export * from "./reflection.js";
 export * from "./request-log.js";
+export * from "./run-service.js";
 export * from "./server-config.js";
 export * from "./store-errors.js";
