@@ -2,8 +2,10 @@ import { randomUUID } from "node:crypto";
 import type { ConnectRouter } from "@connectrpc/connect";
 import { createContextValues } from "@connectrpc/connect";
 import { fastifyConnectPlugin } from "@connectrpc/connect-fastify";
+import fastifyCors from "@fastify/cors";
 import { Health as HealthService } from "@pos/gen/health/v1/health_pb.js";
 import type { FastifyInstance } from "fastify";
+import { type CorsSettings, fastifyCorsOptions } from "./cors.js";
 import { createErrorMappingInterceptor } from "./errors.js";
 import { createHealth, createHealthService, type Health, ServingStatus } from "./health.js";
 import { createOnePortFastify } from "./one-port-server.js";
@@ -19,6 +21,8 @@ export interface ConnectAppOptions {
   /** Largest request message accepted, in bytes (Connect's readMaxBytes). */
   readMaxBytes: number;
   tls?: { cert: Buffer; key: Buffer } | undefined;
+  /** Browser origins allowed to call (none when not given). */
+  cors?: CorsSettings | undefined;
   /** The serving status (stores reachable, not shutting down); a probe-less one when not given. */
   health?: Health | undefined;
 }
@@ -29,8 +33,8 @@ const requestIdPattern = /^[A-Za-z0-9._:-]{1,128}$/;
 /**
  * A fastify app on ONE port (HTTP/1.1 and HTTP/2, see one-port-server.ts) that
  * serves the given Connect routes over Connect, gRPC and gRPC-Web, with request
- * ids, error mapping, grpc.health.v1.Health, server reflection (v1 and v1alpha),
- * GET /healthz (liveness) and GET /readyz (readiness: the health status).
+ * ids, error mapping, CORS for browsers on the configured origins, grpc.health.v1.Health, server
+ * reflection (v1 and v1alpha), GET /healthz (liveness) and GET /readyz (readiness: the health status).
  */
 export async function createConnectApp(options: ConnectAppOptions): Promise<FastifyInstance> {
   const app = createOnePortFastify({
@@ -45,6 +49,8 @@ export async function createConnectApp(options: ConnectAppOptions): Promise<Fast
   app.addHook("onRequest", async (req, reply) => {
     reply.header("x-request-id", req.id);
   });
+  // Before the routes, so that preflights are answered in its onRequest hook for every path.
+  await app.register(fastifyCors, fastifyCorsOptions(options.cors ?? { allowedOrigins: [], maxAgeSeconds: 0 }));
   const health = options.health ?? createHealth();
   // Liveness: the process answers. Readiness: it can serve (stores reachable, not shutting down).
   app.get("/healthz", async () => ({ status: "ok", service: options.serviceName }));
