@@ -1,14 +1,24 @@
 import { createHealth, runService, ServingStatus } from "@pos/common";
+import type { FastifyBaseLogger } from "fastify";
 import { createCartApp } from "./app.js";
 import { readCartConfig } from "./config.js";
 import { openCartDependencies } from "./wiring.js";
+
+// The log exists once the app does; the breaker cannot change state before the first call anyway.
+let log: FastifyBaseLogger | undefined;
 
 // The only place that reads process.env and starts things (start-up, signals, shutdown: run-service.ts).
 await runService({
   name: "cart",
   readConfig: readCartConfig,
   async open(config) {
-    const deps = await openCartDependencies(config);
+    const deps = await openCartDependencies(config, {
+      onBreakerStateChange: ({ from, to, lastFailure }) =>
+        log?.[to === "closed" ? "info" : "warn"](
+          { from, to, lastFailure },
+          `master-data circuit breaker ${from} → ${to}`,
+        ),
+    });
     // Ready while both stores answer; master-data is not one of them (see README: health).
     const health = createHealth({
       probes: [
@@ -20,7 +30,10 @@ await runService({
   },
   async createApp(deps, config) {
     const app = await createCartApp(deps, { ...config, health: deps.health });
-    deps.health.subscribe((status, failing) => app.log.warn({ failing }, `health: ${ServingStatus[status]}`));
+    log = app.log;
+    deps.health.subscribe((status, failing) =>
+      app.log[status === ServingStatus.SERVING ? "info" : "warn"]({ failing }, `health: ${ServingStatus[status]}`),
+    );
     app.log.info(deps.describe, `cart dependencies ready; master-data via ${deps.describe.masterData}`);
     await deps.health.start();
     return app;

@@ -15,7 +15,9 @@ await runService({
   },
   async createApp(opened, config) {
     const app = await createMasterDataApp(opened.store, { ...config, health: opened.health });
-    opened.health.subscribe((status, failing) => app.log.warn({ failing }, `health: ${ServingStatus[status]}`));
+    opened.health.subscribe((status, failing) =>
+      app.log[status === ServingStatus.SERVING ? "info" : "warn"]({ failing }, `health: ${ServingStatus[status]}`),
+    );
     app.log.info({ store: opened.kind }, "item store ready");
     if (config.demoCatalogue) {
       const started = performance.now();
