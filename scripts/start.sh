@@ -6,9 +6,10 @@ set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$repo_root"
 ensure_node_modules
+build_services
 
 md_port="${MASTER_DATA_PORT:-8002}"
-node --import tsx services/master-data/src/main.ts &
+node --enable-source-maps services/master-data/dist/main.js &
 md_pid=$!
 cart_pid=""
 stop() {
@@ -24,7 +25,7 @@ for _ in $(seq 1 100); do
   kill -0 "$md_pid" 2>/dev/null || { say "master-data exited"; exit 1; }
   sleep 0.1
 done
-MASTER_DATA_URL="${MASTER_DATA_URL:-http://127.0.0.1:${md_port}}" node --import tsx services/cart/src/main.ts &
+MASTER_DATA_URL="${MASTER_DATA_URL:-http://127.0.0.1:${md_port}}" node --enable-source-maps services/cart/dist/main.js &
 cart_pid=$!
 say "master-data on :${md_port}, cart on :${CART_PORT:-8003} (Ctrl-C stops both)"
 wait -n "$md_pid" "$cart_pid"
