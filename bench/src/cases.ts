@@ -1,7 +1,13 @@
 import type { NodeClientKind } from "./client-spec.js";
 import type { BodyEncoding } from "./requests.js";
 
-export type ServerKind = "master-data" | "grpc-js" | "fastify-json" | "floor-http1" | "floor-http2";
+export type ServerKind =
+  | "master-data"
+  | "master-data-connect-es"
+  | "grpc-js"
+  | "fastify-json"
+  | "floor-http1"
+  | "floor-http2";
 export type ExternalTool = "wrk" | "h2load" | "ghz";
 
 export type LoadGen =
@@ -54,6 +60,7 @@ export const transportLabels: Record<NodeClientKind, string> = {
 
 export const serverLabels: Record<ServerKind, string> = {
   "master-data": "master-data",
+  "master-data-connect-es": "master-data, connect-es only",
   "grpc-js": "peer: grpc-js",
   "fastify-json": "peer: Fastify JSON",
   "floor-http1": "floor: bare node:http",
@@ -132,6 +139,9 @@ export function directCases(levels: readonly number[], tools: ReadonlySet<Extern
       add("master-data", "get", "connect-json-h1", json, c, wrk, floor);
       add("master-data", "get", "connect-proto-h1", { kind: "wrk", encoding: "connect-proto" }, c, wrk, floor);
       add("master-data", "get", "grpc-web-h1", { kind: "wrk", encoding: "grpc-web" }, c, wrk, floor);
+      // The same server with UNARY_FAST_PATH=false: what connect-fastify alone costs (the fallback).
+      add("master-data-connect-es", "get", "connect-json-h1", json, c, wrk, floor);
+      add("master-data-connect-es", "get", "grpc-web-h1", { kind: "wrk", encoding: "grpc-web" }, c, wrk, floor);
     }
     if (tools.has("h2load")) {
       const grpc = { kind: "h2load", encoding: "grpc" } as const;
@@ -139,6 +149,7 @@ export function directCases(levels: readonly number[], tools: ReadonlySet<Extern
       const h2 = add("grpc-js", "get", "grpc", grpc, c, undefined, floor);
       add("master-data", "get", "grpc", grpc, c, h2, floor);
       add("master-data", "get", "connect-proto-h2", { kind: "h2load", encoding: "connect-proto" }, c, h2, floor);
+      add("master-data-connect-es", "get", "grpc", grpc, c, h2, floor);
     }
     if (tools.has("ghz")) {
       const ghz = add("grpc-js", "get", "grpc", { kind: "ghz" }, c);

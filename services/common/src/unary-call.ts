@@ -24,6 +24,8 @@ export interface CallInit {
   url: () => string;
   timeoutMs: number | undefined;
   contextValues: ContextValues;
+  /** Starts watching for the client going away; called when the call's signal is first asked for. */
+  onClientGone: (abort: (reason: unknown) => void) => void;
 }
 
 /** The state of one call that the response writer needs afterwards. */
@@ -72,6 +74,7 @@ export function runUnaryCall(
   const signal = (): AbortSignal => {
     if (controller === undefined) {
       controller = new AbortController();
+      init.onClientGone((reason) => state.abort(reason));
       const left = timeoutMs();
       if (left !== undefined) {
         const expire = () => controller?.abort(new ConnectError("the operation timed out", Code.DeadlineExceeded));

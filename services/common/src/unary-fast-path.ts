@@ -94,13 +94,16 @@ export function createUnaryFastPath(options: UnaryFastPathOptions): UnaryFastPat
           url: () => requestUrl(req),
           timeoutMs: timeout.timeoutMs,
           contextValues: options.contextValues(call.requestId),
+          // Watched only once someone holds the call's signal: most calls never look.
+          onClientGone: (abort) =>
+            res.once("close", () => {
+              if (!res.writableFinished) abort(new ConnectError("the client went away", Code.Canceled));
+            }),
         },
         input,
         options.interceptors,
       );
       state = run.state;
-      const active = state;
-      res.once("close", () => active.abort(new ConnectError("the client went away", Code.Canceled)));
       const output = await run.output;
       const body = method.serialization.getO(call.binary).serialize(output as Message);
       await writeOk(res, call, body, state);
@@ -299,11 +302,10 @@ function readBody(req: NodeRequest, readMaxBytes: number): Promise<Uint8Array> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
+    let settled = false;
     const cleanup = () => {
+      settled = true;
       req.off("data", onData);
-      req.off("end", onEnd);
-      req.off("error", onError);
-      req.off("aborted", onAborted);
     };
     const onData = (chunk: Buffer) => {
       size += chunk.byteLength;
@@ -321,22 +323,18 @@ function readBody(req: NodeRequest, readMaxBytes: number): Promise<Uint8Array> {
       }
       chunks.push(chunk);
     };
-    const onEnd = () => {
-      cleanup();
+    req.on("data", onData);
+    req.once("end", () => {
+      if (settled) return;
+      settled = true;
       resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size));
-    };
-    const onError = (e: Error) => {
+    });
+    // Also a client that goes away mid-body (ECONNRESET, stream reset): nothing to answer then.
+    req.on("error", (e: Error) => {
+      if (settled) return;
       cleanup();
       reject(new ConnectError(`reading the request failed: ${e.message}`, Code.Canceled));
-    };
-    const onAborted = () => {
-      cleanup();
-      reject(new ConnectError("the client went away", Code.Canceled));
-    };
-    req.on("data", onData);
-    req.on("end", onEnd);
-    req.on("error", onError);
-    req.on("aborted", onAborted);
+    });
   });
 }
 
