@@ -31,6 +31,11 @@ export interface ConnectAppOptions {
   /** Sees every request before either path takes it (tests use it to prove what went over the wire). */
   observeRequest?: (req: http.IncomingMessage | http2.Http2ServerRequest) => void;
   tls?: { cert: Buffer; key: Buffer } | undefined;
+  /**
+   * Responses at least this large are compressed when the client accepts gzip/br (Connect's
+   * compressMinBytes, default 1 KiB). Compressing costs CPU per call, worth it only off a LAN.
+   */
+  compressMinBytes?: number | undefined;
   /** Browser origins allowed to call (none when not given). */
   cors?: CorsSettings | undefined;
   /** The serving status (stores reachable, not shutting down); a probe-less one when not given. */
@@ -61,6 +66,7 @@ export async function createConnectApp(options: ConnectAppOptions): Promise<Fast
   const handlerOptions = {
     readMaxBytes: options.readMaxBytes,
     acceptCompression: [compressionGzip, compressionBrotli],
+    ...(options.compressMinBytes !== undefined && { compressMinBytes: options.compressMinBytes }),
   };
 
   // Fastify's per-request log lines need fastify's request: with them on, everything goes through it.
