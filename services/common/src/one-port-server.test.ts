@@ -13,7 +13,6 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { createOnePortFastify, type OnePortFastify, type OnePortOptions } from "./one-port-server.js";
 
 // Deadlines for things that should happen at once; generous so a loaded CI machine does not flake.
-// Generous: "closes by itself" is the claim, and a loaded machine (CI on 2 shared cores) is slow.
 const soon = 10_000;
 
 interface Answer {
