@@ -1,15 +1,17 @@
 import { create } from "@bufbuild/protobuf";
-import type { Transport } from "@connectrpc/connect";
 import { type Client, Code, ConnectError, createClient, createRouterTransport } from "@connectrpc/connect";
 import { createErrorMappingInterceptor, StoreUnavailableError } from "@pos/common";
 import { CartStatus, DiscountType } from "@pos/gen/pos/cart/v1/cart_pb.js";
 import { CartService } from "@pos/gen/pos/cart/v1/cart_service_pb.js";
 import { MoneySchema } from "@pos/gen/pos/common/v1/money_pb.js";
-import { createMemoryItemStore, demo, demoCatalogue } from "@pos/master-data";
+import { createMemoryItemStore, demo, demoCatalogue, type ItemStore } from "@pos/master-data";
 import { createFaultyItemStore, createInMemoryMasterData } from "@pos/master-data/testing";
 import { beforeAll, describe, expect, it } from "vitest";
 import { createCartService } from "./cart-service.js";
+import { timeoutHeaderOf } from "./master-data/fast-transport.js";
 import { createItemClient } from "./master-data/item-client.js";
+import { createResilience } from "./master-data/resilience.js";
+import type { MasterDataTransport } from "./master-data/transport.js";
 import { CartConflictError, type CartStore } from "./store/cart-store.js";
 import { createMemoryCartStore } from "./store/memory-cart-store.js";
 import { createMemoryTransactionLog } from "./store/memory-transaction-log.js";
@@ -42,15 +44,30 @@ interface CartUnderTest {
   transactions: TransactionLog;
 }
 
-/** The cart service in memory, with the server's error mapping, over the given master-data transport. */
+/**
+ * master-data as cart's item client sees it, in memory: ItemService over the given item store (the
+ * demo catalogue by default) with cart's own resilience interceptors (error mapping, retry, breaker,
+ * deadline) on the calling side, as transport.ts composes them on a real transport.
+ */
+async function inMemoryMasterData(store?: ItemStore): Promise<MasterDataTransport> {
+  // Quick backoffs: the outage tests are about what is answered, not how long retries wait.
+  const resilience = createResilience(timeoutHeaderOf("connect"), { retry: { baseDelayMs: 1, maxDelayMs: 2 } });
+  const { transport } = await createInMemoryMasterData({
+    ...(store === undefined ? {} : { store }),
+    clientInterceptors: resilience.interceptors,
+  });
+  return { transport, stats: resilience.stats, describe: "ItemService in memory", close() {} };
+}
+
+/** The cart service in memory, with the server's error mapping, over the given master-data. */
 function inMemoryCart(
-  masterData: Transport,
+  masterData: MasterDataTransport,
   stores: { carts?: CartStore; transactions?: TransactionLog } = {},
 ): CartUnderTest {
   const carts = stores.carts ?? createMemoryCartStore();
   const transactions = stores.transactions ?? createMemoryTransactionLog();
-  // Quick backoffs and no item cache: each test sees master-data as it is now.
-  const items = createItemClient(masterData, { retry: { baseDelayMs: 1, maxDelayMs: 2 }, cache: { ttlMs: 0 } });
+  // No item cache: each test sees master-data as it is now.
+  const items = createItemClient(masterData, { cache: { ttlMs: 0 } });
   const transport = createRouterTransport(
     (router) => router.service(CartService, createCartService({ carts, transactions, items })),
     { router: { interceptors: [createErrorMappingInterceptor()] } },
@@ -75,10 +92,10 @@ function switchable<T extends object>(inner: T, ops: readonly (keyof T)[]) {
   return { store: wrapped, state };
 }
 
-let masterData: Transport;
+let masterData: MasterDataTransport;
 let cart: CartUnderTest;
 beforeAll(async () => {
-  masterData = (await createInMemoryMasterData()).transport;
+  masterData = await inMemoryMasterData();
   cart = inMemoryCart(masterData);
 });
 
@@ -148,6 +165,21 @@ describe("CartService in memory: the sale", () => {
     expect(cancelled?.status).toBe(CartStatus.CANCELLED);
     expect((await cart.client.cancelCart({ cart: ref })).cart).toEqual(cancelled);
     expect(await cart.transactions.find(ref)).toEqual({ kind: "cancel", cart: cancelled });
+  });
+});
+
+describe("CartService in memory: transaction numbers", () => {
+  it("numbers closed carts per terminal, one after the other, each terminal on its own sequence", async () => {
+    const c = inMemoryCart(masterData);
+    const close = async (terminalId: string) => {
+      const { cart: created } = await c.client.createCart({ ...scope, terminalId, staffId: "STAFF1" });
+      const { cart: closed } = await c.client.cancelCart({ cart: { ...scope, cartId: created!.cartId } });
+      return Number(closed!.transactionNo);
+    };
+    const first = await close("R07");
+    expect(Number.isSafeInteger(first)).toBe(true);
+    expect([await close("R07"), await close("R07")]).toEqual([first + 1, first + 2]);
+    expect(await close("R08")).toBe(first);
   });
 });
 
@@ -245,7 +277,7 @@ describe("CartService in memory: errors and their codes", () => {
   it("answers unavailable while master-data's storage is down, leaves the cart as it was, and recovers", async () => {
     const items = createFaultyItemStore(createMemoryItemStore());
     await items.store.importRecords(catalogue.items.slice(0, 5), []);
-    const c = inMemoryCart((await createInMemoryMasterData({ store: items.store })).transport);
+    const c = inMemoryCart(await inMemoryMasterData(items.store));
     const ref = await newCart(c);
     await c.client.addLineItems({ cart: ref, items: [{ itemCode: "ITEM0001", quantity: 1 }] });
     const before = (await c.client.getCart({ cart: ref })).cart;

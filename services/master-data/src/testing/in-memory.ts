@@ -1,4 +1,4 @@
-import { createRouterTransport, type Transport } from "@connectrpc/connect";
+import { createRouterTransport, type Interceptor, type Transport } from "@connectrpc/connect";
 import { createErrorMappingInterceptor } from "@pos/common";
 import { ItemService } from "@pos/gen/pos/masterdata/v1/item_service_pb.js";
 import { createItemService } from "../item-service.js";
@@ -14,13 +14,17 @@ export interface InMemoryMasterData {
 
 /**
  * master-data's handlers behind `createRouterTransport`, with the same error mapping as the server,
- * over the demo catalogue in an in-memory store (unless a store is given).
+ * over the demo catalogue in an in-memory store (unless a store is given). `clientInterceptors` run
+ * on the calling side, as a client's own transport would run them (the Connect protocol, in memory).
  */
-export async function createInMemoryMasterData(options: { store?: ItemStore } = {}): Promise<InMemoryMasterData> {
+export async function createInMemoryMasterData(
+  options: { store?: ItemStore; clientInterceptors?: Interceptor[] } = {},
+): Promise<InMemoryMasterData> {
   const store = options.store ?? createMemoryItemStore();
   if (options.store === undefined) await seedDemoCatalogue(store);
   const transport = createRouterTransport((router) => router.service(ItemService, createItemService(store)), {
     router: { interceptors: [createErrorMappingInterceptor()] },
+    transport: { interceptors: options.clientInterceptors ?? [] },
   });
   return { store, transport };
 }
