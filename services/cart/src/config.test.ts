@@ -21,6 +21,7 @@ describe("cart config", () => {
       logRequests: false,
       readMaxBytes: 1024 * 1024,
       tls: undefined,
+      cors: { allowedOrigins: [], maxAgeSeconds: 7200 },
       mongodbUri: undefined,
       mongodbTimeoutMs: 2000,
       masterData: {
@@ -28,6 +29,7 @@ describe("cart config", () => {
         protocol: "grpc",
         httpVersion: "2",
         format: "binary",
+        client: "fast",
         timeoutMs: 3000,
         retryAttempts: 3,
         breakerFailures: 5,

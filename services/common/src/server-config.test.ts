@@ -31,6 +31,7 @@ describe("server and MongoDB settings", () => {
       logRequests: false,
       readMaxBytes: 1024 * 1024,
       tls: undefined,
+      cors: { allowedOrigins: [], maxAgeSeconds: 7200 },
       mongodbUri: undefined,
       mongodbTimeoutMs: 2000,
     });

@@ -11,6 +11,7 @@ describe("master-data config", () => {
       logRequests: false,
       readMaxBytes: 1024 * 1024,
       tls: undefined,
+      cors: { allowedOrigins: [], maxAgeSeconds: 7200 },
       mongodbUri: undefined,
       mongodbTimeoutMs: 2000,
       demoCatalogue: true,
