@@ -83,6 +83,10 @@ export function runItemStoreContract(label: string, open: () => Promise<ItemStor
       return found[0];
     }
 
+    it("answers ping while its backing service is up (readiness)", async () => {
+      await expect(store.ping()).resolves.toBeUndefined();
+    });
+
     describe("upsertItem and getItems", () => {
       it("round-trips every field, an int64 amount above 2^53 exactly", async () => {
         const t = freshTenant();
@@ -168,8 +172,8 @@ export function runItemStoreContract(label: string, open: () => Promise<ItemStor
         expect(codes(got)).toEqual(wanted);
         for (const item of got) expect(item.price?.amount).toBe(BigInt(Number(item.itemCode.slice(1))));
         expect(await store.countItems(t)).toBe(2500);
-        // A bound on a hung store, not a speed limit: FerretDB's 2,500-item import took 15-18 s on the shared 2 cores.
-      }, 60_000);
+        // 2,500 inserts into FerretDB take well over the default 20 s when the shared machine is loaded.
+      }, 90_000);
 
       it("hands out copies: mutating a result or an input does not change the store", async () => {
         const t = freshTenant();
@@ -315,8 +319,7 @@ export function runItemStoreContract(label: string, open: () => Promise<ItemStor
           after = page[page.length - 1]?.itemCode;
         }
         expect(seen).toEqual(Array.from({ length: 1200 }, (_, i) => code(i)));
-        // A bound on a hung store, not a speed limit (see the 2,500-item test).
-      }, 60_000);
+      }, 90_000);
 
       it("filters by category, with paging", async () => {
         const t = freshTenant();

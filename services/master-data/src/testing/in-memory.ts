@@ -53,6 +53,7 @@ export function createFaultyItemStore(inner: ItemStore): FaultyItemStore {
     upsertStorePrice: guard((...a) => inner.upsertStorePrice(...a)),
     importRecords: guard((...a) => inner.importRecords(...a)),
     countItems: guard((...a) => inner.countItems(...a)),
+    ping: guard((...a) => inner.ping(...a)),
     close: () => inner.close(),
   };
   return {
