@@ -5,9 +5,8 @@ import { StoreUnavailableError } from "./item-store.js";
 import { connectMongoItemStore, createMongoItemStore, indexNames } from "./mongo-item-store.js";
 
 const uri = mongoUriForSuite("ItemStore contract: mongodb");
-// Generous: FerretDB takes its time over 1,000-record bulk writes on a busy machine (over 10 s seen
-// on the shared 2 cores).
-const timeoutMs = 30_000;
+// Generous: FerretDB takes its time over 1,000-record bulk writes on a busy machine.
+const timeoutMs = 60_000;
 
 if (uri !== undefined) {
   const fresh = freshMongoDatabase(uri, "pos_contract", timeoutMs);
