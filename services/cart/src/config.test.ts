@@ -14,7 +14,7 @@ function problemsOf(env: Env): readonly string[] {
 
 describe("cart config", () => {
   it("starts on embedded defaults: port 8003, master-data over gRPC on 8002, carts and log in memory", () => {
-    expect(readCartConfig({})).toEqual({
+    expect(readCartConfig({})).toMatchObject({
       host: "127.0.0.1",
       port: 8003,
       logLevel: "info",

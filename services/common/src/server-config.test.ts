@@ -24,7 +24,7 @@ function problemsOf(env: Env): readonly string[] {
 
 describe("server and MongoDB settings", () => {
   it("defaults to loopback, the service's port, info logs, 1 MiB messages, cleartext, in-memory storage", () => {
-    expect(read({})).toEqual({
+    expect(read({})).toMatchObject({
       host: "127.0.0.1",
       port: 8100,
       logLevel: "info",

@@ -4,7 +4,7 @@ import { readMasterDataConfig } from "./config.js";
 
 describe("master-data config", () => {
   it("starts on embedded defaults: loopback port 8002, in-memory store, demo catalogue", () => {
-    expect(readMasterDataConfig({})).toEqual({
+    expect(readMasterDataConfig({})).toMatchObject({
       host: "127.0.0.1",
       port: 8002,
       logLevel: "info",
