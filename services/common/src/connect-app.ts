@@ -1,6 +1,5 @@
 import { randomUUID } from "node:crypto";
 import type http from "node:http";
-import type http2 from "node:http2";
 import type { ConnectRouter, ContextValues, Interceptor } from "@connectrpc/connect";
 import { createContextValues } from "@connectrpc/connect";
 import { fastifyConnectPlugin } from "@connectrpc/connect-fastify";
@@ -11,12 +10,20 @@ import type { FastifyBaseLogger, FastifyInstance } from "fastify";
 import { type CorsSettings, fastifyCorsOptions } from "./cors.js";
 import { createErrorMappingInterceptor } from "./errors.js";
 import { createHealth, createHealthService, type Health, ServingStatus } from "./health.js";
-import { createOnePortFastify, type FrontHandler } from "./one-port-server.js";
+import { createOnePortFastify, type FrontHandler, type StreamFrontHandler } from "./one-port-server.js";
 import { replyNotFoundInProtocol } from "./protocol-not-found.js";
 import { registerReflection } from "./reflection.js";
 import { createRequestLog, requestLogKey } from "./request-log.js";
 import { createUnaryFastPath } from "./unary-fast-path.js";
 import { routerWithFastPath } from "./unary-routes.js";
+
+/** A request as observeRequest sees it: an HTTP/1.1 or HTTP/2 request, or an HTTP/2 stream's headers. */
+export interface SeenRequest {
+  httpVersion: string;
+  method?: string | undefined;
+  url?: string | undefined;
+  headers: http.IncomingHttpHeaders;
+}
 
 export interface ConnectAppOptions {
   serviceName: string;
@@ -29,7 +36,7 @@ export interface ConnectAppOptions {
   /** Answer plain unary calls on the fast path (unary-fast-path.ts); false sends every call through connect-fastify. */
   unaryFastPath?: boolean;
   /** Sees every request before either path takes it (tests use it to prove what went over the wire). */
-  observeRequest?: (req: http.IncomingMessage | http2.Http2ServerRequest) => void;
+  observeRequest?: (req: SeenRequest) => void;
   tls?: { cert: Buffer; key: Buffer } | undefined;
   /**
    * Responses at least this large are compressed when the client accepts gzip/br (Connect's
@@ -82,12 +89,21 @@ export async function createConnectApp(options: ConnectAppOptions): Promise<Fast
         });
   const observe = options.observeRequest;
   let front: FrontHandler | undefined = fastPath?.handle;
+  // HTTP/2 streams are offered to the fast path before Node builds a request/response pair for them.
+  let frontStream: StreamFrontHandler | undefined = fastPath?.handleStream;
   if (observe !== undefined) {
     const next = front;
     front = (req, res) => {
       observe(req);
       return next?.(req, res) ?? false;
     };
+    const nextStream = frontStream;
+    if (nextStream !== undefined) {
+      frontStream = (stream, headers) => {
+        observe({ httpVersion: "2.0", method: headers[":method"], url: headers[":path"], headers });
+        return nextStream(stream, headers);
+      };
+    }
   }
   const app = createOnePortFastify({
     logger: { level: options.logLevel, base: { service: options.serviceName } },
@@ -95,6 +111,7 @@ export async function createConnectApp(options: ConnectAppOptions): Promise<Fast
     tls: options.tls,
     genReqId: (req) => requestIdFrom(req.headers["x-request-id"]),
     front,
+    frontStream,
   });
   app.addHook("onRequest", async (req, reply) => {
     reply.header("x-request-id", req.id);

@@ -276,6 +276,39 @@ for (const transport of transports) {
       expect(sockets.size).toBe(1);
     });
 
+    it("offers HTTP/2 streams to frontStream first; what it declines reaches fastify, HTTP/1.1 goes to front", async () => {
+      const seenByFront: string[] = [];
+      const { port } = await startWith({
+        front: (req) => {
+          seenByFront.push(`${req.httpVersion} ${req.url}`);
+          return false;
+        },
+        frontStream: (stream, headers) => {
+          if (headers[":path"] !== "/taken") return false;
+          stream.respond({ ":status": 200, "x-seen-version": "stream" });
+          stream.end("taken");
+          return true;
+        },
+      });
+      const origin = transport.origin(port);
+      const session = h2Connect(origin, ca());
+      const agent = new http.Agent();
+      cleanups.push(() => agent.destroy());
+
+      expect(await h2Request(session, { path: "/taken" })).toEqual({
+        status: 200,
+        version: "stream",
+        connection: undefined,
+        body: "taken",
+      });
+      const declined = await h2Request(session, { method: "POST", path: "/echo", body: '{"a":1}' });
+      expect([declined.status, declined.version, declined.body]).toEqual([200, "2.0", '{"echo":{"a":1}}']);
+      const h1 = await h1Request(origin, { path: "/hello", agent: secure ? new https.Agent() : agent, ca: ca() });
+      expect([h1.status, h1.version]).toEqual([200, "1.1"]);
+      // HTTP/2 requests were decided by frontStream already; front sees only HTTP/1.1.
+      expect(seenByFront).toEqual(["1.1 /hello"]);
+    });
+
     it("closes promptly while an HTTP/2 session and an idle HTTP/1.1 keep-alive connection are open", async () => {
       const { app, port } = await startWith();
       const origin = transport.origin(port);

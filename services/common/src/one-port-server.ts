@@ -18,12 +18,20 @@ export interface OnePortOptions
   closeGraceMs?: number;
   /** Sees every request before fastify; returns true when it took the request (see unary-fast-path.ts). */
   front?: FrontHandler | undefined;
+  /**
+   * Sees every HTTP/2 stream before Node's compatibility layer turns it into a request/response
+   * pair; returns true when it took the stream. The streams it declines reach fastify as requests
+   * (without passing `front`).
+   */
+  frontStream?: StreamFrontHandler | undefined;
 }
 
 export type FrontHandler = (
   req: http.IncomingMessage | http2.Http2ServerRequest,
   res: http.ServerResponse | http2.Http2ServerResponse,
 ) => boolean;
+
+export type StreamFrontHandler = (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders) => boolean;
 
 export interface OnePortStats {
   /** Accepted TCP connections that are still open, whatever they speak. */
@@ -74,16 +82,25 @@ export function createOnePortFastify(options: OnePortOptions): OnePortFastify {
     // No `http2: true`: fastify sees HTTP/2 requests through Node's compatibility API, which has
     // the HTTP/1.1 surface, and types the app for HTTP/1.1, as Connect's fastify plugin expects.
     serverFactory: (fastifyHandler) => {
-      const front = options.front;
+      const { front, frontStream } = options;
       const handler: FastifyServerFactoryHandler<http.Server> =
         front === undefined
           ? fastifyHandler
           : (req, res) => {
               if (!front(req, res)) fastifyHandler(req, res);
             };
+      // HTTP/2 requests that reach the compatibility layer were already declined by frontStream.
+      const withStreams =
+        frontStream === undefined
+          ? undefined
+          : {
+              frontStream,
+              handler: ((req, res) =>
+                req.httpVersionMajor === 2 ? fastifyHandler(req, res) : handler(req, res)) as typeof handler,
+            };
       const server = options.tls
-        ? createTlsServer(handler, options.tls, settings, tracker, (err) => onSessionError(err))
-        : createCleartextServer(handler, settings, tracker, (err) => onSessionError(err));
+        ? createTlsServer(handler, withStreams, options.tls, settings, tracker, (err) => onSessionError(err))
+        : createCleartextServer(handler, withStreams, settings, tracker, (err) => onSessionError(err));
       // fastify only listens, closes, reads address() and subscribes to events on the server it is
       // given; a net.Server or an Http2SecureServer does all of that as an http.Server would.
       return server as unknown as http.Server;
@@ -107,6 +124,29 @@ interface Settings {
 
 type Http2Handler = (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => void;
 
+interface StreamsFirst {
+  frontStream: StreamFrontHandler;
+  /** The handler for what frontStream declined and for HTTP/1.1. */
+  handler: FastifyServerFactoryHandler<http.Server>;
+}
+
+/**
+ * Offers each HTTP/2 stream to `front` before Node's compatibility layer sees it. Node implements
+ * that layer as the one 'stream' listener the server installs with its 'request' listener; it is
+ * moved behind `front` (checked here: a Node that did it otherwise fails at start-up, not later).
+ */
+function serveStreamsFirst(server: http2.Http2Server | http2.Http2SecureServer, front: StreamFrontHandler): void {
+  const listeners = server.listeners("stream");
+  const compat = listeners[0];
+  if (listeners.length !== 1 || compat === undefined) {
+    throw new Error(`expected one 'stream' listener (Node's http2 compatibility layer), found ${listeners.length}`);
+  }
+  server.removeListener("stream", compat as (...args: unknown[]) => void);
+  server.on("stream", (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, ...rest: unknown[]) => {
+    if (!front(stream, headers)) compat.call(server, stream, headers, ...rest);
+  });
+}
+
 /** The handler fastify would give http2.createServer; its http.Server type is the only difference. */
 function asHttp2Handler(handler: FastifyServerFactoryHandler<http.Server>): Http2Handler {
   return handler as unknown as Http2Handler;
@@ -114,6 +154,7 @@ function asHttp2Handler(handler: FastifyServerFactoryHandler<http.Server>): Http
 
 function createCleartextServer(
   handler: FastifyServerFactoryHandler<http.Server>,
+  streams: StreamsFirst | undefined,
   settings: Settings,
   tracker: ConnectionTracker,
   onSessionError: (err: Error) => void,
@@ -125,7 +166,8 @@ function createCleartextServer(
   http1.emit("listening");
   http1.on("request", (req: http.IncomingMessage, res: http.ServerResponse) => tracker.trackRequest(req.socket, res));
 
-  const h2 = http2.createServer(asHttp2Handler(handler));
+  const h2 = http2.createServer(asHttp2Handler(streams?.handler ?? handler));
+  if (streams !== undefined) serveStreamsFirst(h2, streams.frontStream);
   h2.on("session", (session: http2.ServerHttp2Session) => watchSession(session, settings, tracker));
   h2.on("sessionError", onSessionError);
 
@@ -156,6 +198,7 @@ function createCleartextServer(
 
 function createTlsServer(
   handler: FastifyServerFactoryHandler<http.Server>,
+  streams: StreamsFirst | undefined,
   tls: NonNullable<OnePortOptions["tls"]>,
   settings: Settings,
   tracker: ConnectionTracker,
@@ -170,8 +213,9 @@ function createTlsServer(
       ALPNProtocols: ["h2", "http/1.1"],
       handshakeTimeout: settings.firstByteTimeoutMs,
     },
-    asHttp2Handler(handler),
+    asHttp2Handler(streams?.handler ?? handler),
   );
+  if (streams !== undefined) serveStreamsFirst(server, streams.frontStream);
   // Plain properties on the secure server, read by the HTTP/1.1 code it runs for allowHTTP1 clients.
   Object.assign(server, { keepAliveTimeout: settings.idleTimeoutMs, ...http1Timeouts(settings) });
   // Not `undecided`: the TLSSocket that will wrap it is out of reach here, so a socket still in its

@@ -1,5 +1,6 @@
 import type http from "node:http";
 import type http2 from "node:http2";
+import type { Readable } from "node:stream";
 import type { Message } from "@bufbuild/protobuf";
 import { base64Decode } from "@bufbuild/protobuf/wire";
 import { MethodOptions_IdempotencyLevel } from "@bufbuild/protobuf/wkt";
@@ -18,7 +19,8 @@ import { trailerSerialize } from "@connectrpc/connect/protocol-grpc-web";
 import { type CallState, runUnaryCall, type UnarySpec } from "./unary-call.js";
 
 // The unary fast path: Connect (POST JSON/binary, GET), gRPC and gRPC-Web unary calls answered
-// straight from Node's request/response, in front of fastify and connect-es' universal handler.
+// straight from Node's request/response (HTTP/1.1) or HTTP/2 stream, in front of fastify and
+// connect-es' universal handler.
 // Same implementations (connect-es' MethodImplSpec), same interceptors, same codec and limits
 // (connect-es' own serialization and options); only the per-call plumbing is leaner. Anything
 // unusual (streaming methods, compressed requests, other content types, gRPC over HTTP/1.1,
@@ -27,6 +29,7 @@ import { type CallState, runUnaryCall, type UnarySpec } from "./unary-call.js";
 
 type NodeRequest = http.IncomingMessage | http2.Http2ServerRequest;
 type NodeResponse = http.ServerResponse | http2.Http2ServerResponse;
+type NodeHeaders = http.IncomingHttpHeaders;
 
 export interface UnaryFastPathOptions {
   /** The same options connect-fastify gets (readMaxBytes, acceptCompression, …). */
@@ -42,6 +45,34 @@ export interface UnaryFastPath {
   add(spec: UnarySpec): void;
   /** Takes the request (true) or declines it (false: hand it to fastify). Never throws. */
   handle(req: NodeRequest, res: NodeResponse): boolean;
+  /**
+   * The same for an HTTP/2 stream, before Node's compatibility layer builds a request/response pair
+   * for it (false: hand the stream to that layer, and so to fastify). Never throws.
+   */
+  handleStream(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders): boolean;
+}
+
+/** One request and its response as the fast path needs them: Node's request/response pair, or an HTTP/2 stream. */
+interface Exchange {
+  readonly method: string;
+  readonly headers: NodeHeaders;
+  readonly http2: boolean;
+  readonly body: Readable;
+  url(): string;
+  /** Calls `listener` once if the client goes away before the response is complete. */
+  onClientGone(listener: () => void): void;
+  /** Whether the request body was read to its end. */
+  complete(): boolean;
+  /** False once the response has started or the client is gone. */
+  canRespond(): boolean;
+  /** The whole response; `trailers` only for gRPC (HTTP/2). */
+  respond(
+    status: number,
+    headers: Record<string, string>,
+    body: Uint8Array | undefined,
+    trailers?: Record<string, string>,
+  ): void;
+  destroy(e: Error | undefined): void;
 }
 
 type Wire = "connect" | "grpc" | "grpc-web";
@@ -73,32 +104,31 @@ export function createUnaryFastPath(options: UnaryFastPathOptions): UnaryFastPat
   const opt = validateUniversalHandlerOptions(options.handlerOptions);
   const methods = new Map<string, Method>();
 
-  async function serve(req: NodeRequest, res: NodeResponse, call: Call): Promise<void> {
+  async function serve(ex: Exchange, call: Call): Promise<void> {
     const { method, wire } = call;
     let state: CallState | undefined;
     try {
       const timeout =
         wire === "connect"
-          ? connect.parseTimeout(header(req, "connect-timeout-ms"), opt.maxTimeoutMs)
-          : grpc.parseTimeout(header(req, "grpc-timeout"), opt.maxTimeoutMs);
+          ? connect.parseTimeout(header(ex.headers, "connect-timeout-ms"), opt.maxTimeoutMs)
+          : grpc.parseTimeout(header(ex.headers, "grpc-timeout"), opt.maxTimeoutMs);
       if (timeout.error !== undefined) throw timeout.error;
-      const bytes = call.get !== undefined ? queryMessage(call.get) : await readBody(req, opt.readMaxBytes);
+      const bytes =
+        call.get !== undefined ? queryMessage(call.get) : await readBody(ex.body, ex.headers, opt.readMaxBytes);
       const payload = wire === "connect" ? bytes : unaryEnvelope(bytes, opt.readMaxBytes);
       const input = method.serialization.getI(call.binary).parse(payload);
       const run = runUnaryCall(
         method.spec,
         {
           protocolName: wire,
-          requestMethod: req.method ?? "POST",
-          rawHeaders: req.headers,
-          url: () => requestUrl(req),
+          requestMethod: ex.method,
+          rawHeaders: ex.headers,
+          url: () => ex.url(),
           timeoutMs: timeout.timeoutMs,
           contextValues: options.contextValues(call.requestId),
           // Watched only once someone holds the call's signal: most calls never look.
           onClientGone: (abort) =>
-            res.once("close", () => {
-              if (!res.writableFinished) abort(new ConnectError("the client went away", Code.Canceled));
-            }),
+            ex.onClientGone(() => abort(new ConnectError("the client went away", Code.Canceled))),
         },
         input,
         options.interceptors,
@@ -106,17 +136,17 @@ export function createUnaryFastPath(options: UnaryFastPathOptions): UnaryFastPat
       state = run.state;
       const output = await run.output;
       const body = method.serialization.getO(call.binary).serialize(output as Message);
-      await writeOk(res, call, body, state);
+      await writeOk(ex, call, body, state);
     } catch (e) {
       const error =
         e instanceof ConnectError ? e : new ConnectError("internal error", Code.Internal, undefined, undefined, e);
-      writeError(req, res, call, error, state);
+      writeError(ex, call, error, state);
     } finally {
       state?.finish();
     }
   }
 
-  async function writeOk(res: NodeResponse, call: Call, body: Uint8Array, state: CallState): Promise<void> {
+  async function writeOk(ex: Exchange, call: Call, body: Uint8Array, state: CallState): Promise<void> {
     const compression = negotiate(call);
     const compress = compression !== null && body.byteLength >= opt.compressMinBytes ? compression : null;
     const headers: Record<string, string> = { "x-request-id": call.requestId };
@@ -133,8 +163,7 @@ export function createUnaryFastPath(options: UnaryFastPathOptions): UnaryFastPat
         headers["content-encoding"] = compress.name;
       }
       headers["content-length"] = String(out.byteLength);
-      writeHead(res, 200, headers);
-      res.end(out);
+      ex.respond(200, headers, out);
       return;
     }
     const message = compress === null ? envelope(0, body) : envelope(1, await compress.compress(body));
@@ -143,29 +172,20 @@ export function createUnaryFastPath(options: UnaryFastPathOptions): UnaryFastPat
     if (state.responseTrailer !== undefined) copyInto(trailers, state.responseTrailer);
     if (call.wire === "grpc") {
       headers["content-type"] = grpcProto;
-      writeHead(res, 200, headers);
-      (res as http2.Http2ServerResponse).addTrailers(trailers);
-      res.end(message);
+      ex.respond(200, headers, message, trailers);
       return;
     }
     headers["content-type"] = grpcWebProto;
     const trailer = envelope(trailerFlag, encodeTrailer(trailers));
-    writeHead(res, 200, headers);
-    res.end(Buffer.concat([message, trailer]));
+    ex.respond(200, headers, Buffer.concat([message, trailer]));
   }
 
-  function writeError(
-    req: NodeRequest,
-    res: NodeResponse,
-    call: Call,
-    error: ConnectError,
-    state: CallState | undefined,
-  ): void {
-    if (res.headersSent || res.destroyed) return;
+  function writeError(ex: Exchange, call: Call, error: ConnectError, state: CallState | undefined): void {
+    if (!ex.canRespond()) return;
     const headers: Record<string, string> = { "x-request-id": call.requestId };
     if (state?.responseHeader !== undefined) copyInto(headers, state.responseHeader);
     // A request whose body we did not read to the end cannot leave its HTTP/1.1 connection reusable.
-    if (!req.complete && req.httpVersionMajor === 1) headers.connection = "close";
+    if (!ex.http2 && !ex.complete()) headers.connection = "close";
     if (call.wire === "connect") {
       const h = new Headers(headers);
       if (!error.isWireError) mergeNonProtocolHeaders(h, error.metadata);
@@ -175,21 +195,17 @@ export function createUnaryFastPath(options: UnaryFastPathOptions): UnaryFastPat
       }
       const body = connect.errorToJsonBytes(error, opt.jsonOptions);
       h.set("content-length", String(body.byteLength));
-      writeHead(res, connect.codeToHttpStatus(error.code), toRecord(h));
-      res.end(body);
+      ex.respond(connect.codeToHttpStatus(error.code), toRecord(h), body);
       return;
     }
     const trailers = grpc.setTrailerStatus(new Headers(state?.responseTrailer), error);
     if (call.wire === "grpc") {
       headers["content-type"] = grpcProto;
-      writeHead(res, 200, headers);
-      (res as http2.Http2ServerResponse).addTrailers(toRecord(trailers));
-      res.end();
+      ex.respond(200, headers, undefined, toRecord(trailers));
       return;
     }
     headers["content-type"] = grpcWebProto;
-    writeHead(res, 200, headers);
-    res.end(envelope(trailerFlag, encodeTrailer(toRecord(trailers))));
+    ex.respond(200, headers, envelope(trailerFlag, encodeTrailer(toRecord(trailers))));
   }
 
   function negotiate(call: Call): Compression | null {
@@ -211,25 +227,42 @@ export function createUnaryFastPath(options: UnaryFastPathOptions): UnaryFastPat
       });
     },
     handle(req, res) {
-      // Browsers' calls (CORS: the origin header) go through fastify, where @fastify/cors answers them.
-      if (req.headers.origin !== undefined) return false;
-      const url = req.url ?? "";
-      const q = url.indexOf("?");
-      const method = methods.get(q < 0 ? url : url.slice(0, q));
-      if (method === undefined) return false;
-      const call = classify(req, method, q < 0 ? undefined : url.slice(q + 1));
-      if (call === undefined) return false;
-      void serve(req, res, call).catch((e: unknown) => {
-        // Only a failed write can get here; the connection is beyond help.
-        res.destroy(e instanceof Error ? e : undefined);
-      });
-      return true;
+      return take(req.headers, req.url ?? "", req.method ?? "", req.httpVersionMajor === 2, () =>
+        nodeExchange(req, res),
+      );
+    },
+    handleStream(stream, headers) {
+      return take(headers, headers[":path"] ?? "", headers[":method"] ?? "", true, () =>
+        streamExchange(stream, headers),
+      );
     },
   };
 
+  /** Classifies the request from its headers alone; builds the exchange only for a request it takes. */
+  function take(h: NodeHeaders, url: string, verb: string, h2: boolean, exchange: () => Exchange): boolean {
+    // Browsers' calls (CORS: the origin header) go through fastify, where @fastify/cors answers them.
+    if (h.origin !== undefined) return false;
+    const q = url.indexOf("?");
+    const method = methods.get(q < 0 ? url : url.slice(0, q));
+    if (method === undefined) return false;
+    const call = classify(h, verb, h2, method, q < 0 ? undefined : url.slice(q + 1));
+    if (call === undefined) return false;
+    const ex = exchange();
+    void serve(ex, call).catch((e: unknown) => {
+      // Only a failed write can get here; the connection is beyond help.
+      ex.destroy(e instanceof Error ? e : undefined);
+    });
+    return true;
+  }
+
   /** Which protocol and format a request speaks, or undefined when the fast path should decline it. */
-  function classify(req: NodeRequest, method: Method, query: string | undefined): Call | undefined {
-    const h = req.headers;
+  function classify(
+    h: NodeHeaders,
+    verb: string,
+    h2: boolean,
+    method: Method,
+    query: string | undefined,
+  ): Call | undefined {
     const make = (wire: Wire, binary: boolean, get?: URLSearchParams): Call => ({
       method,
       wire,
@@ -238,7 +271,7 @@ export function createUnaryFastPath(options: UnaryFastPathOptions): UnaryFastPat
       accept: headerValue(wire === "connect" ? h["accept-encoding"] : h["grpc-accept-encoding"]),
       requestId: options.requestId(h["x-request-id"]),
     });
-    if (req.method === "POST") {
+    if (verb === "POST") {
       const type = h["content-type"];
       const identity = (v: string | string[] | undefined) => v === undefined || v === "identity";
       switch (type) {
@@ -249,7 +282,7 @@ export function createUnaryFastPath(options: UnaryFastPathOptions): UnaryFastPat
         case "application/grpc":
         case grpcProto:
           // gRPC needs HTTP/2 trailers; over HTTP/1.1 connect-es answers with its own error.
-          return req.httpVersionMajor === 2 && identity(h["grpc-encoding"]) ? make("grpc", true) : undefined;
+          return h2 && identity(h["grpc-encoding"]) ? make("grpc", true) : undefined;
         case "application/grpc-web":
         case grpcWebProto:
           return identity(h["grpc-encoding"]) ? make("grpc-web", true) : undefined;
@@ -257,7 +290,7 @@ export function createUnaryFastPath(options: UnaryFastPathOptions): UnaryFastPat
           return undefined;
       }
     }
-    if (req.method === "GET" && method.getAllowed && query !== undefined) {
+    if (verb === "GET" && method.getAllowed && query !== undefined) {
       const params = new URLSearchParams(query);
       const compression = params.get("compression");
       if (compression !== null && compression !== "identity") return undefined;
@@ -269,13 +302,8 @@ export function createUnaryFastPath(options: UnaryFastPathOptions): UnaryFastPat
   }
 }
 
-/** Both response kinds have writeHead(status, headers); TypeScript cannot call it through the union. */
-function writeHead(res: NodeResponse, status: number, headers: Record<string, string>): void {
-  (res as http.ServerResponse).writeHead(status, headers);
-}
-
-function header(req: NodeRequest, name: string): string | null {
-  const v = req.headers[name];
+function header(h: NodeHeaders, name: string): string | null {
+  const v = h[name];
   return typeof v === "string" ? v : Array.isArray(v) ? (v[0] ?? null) : null;
 }
 
@@ -289,8 +317,8 @@ function queryMessage(params: URLSearchParams): Uint8Array {
 }
 
 /** The whole request body, bounded by readMaxBytes (resource_exhausted beyond it, as connect-es). */
-function readBody(req: NodeRequest, readMaxBytes: number): Promise<Uint8Array> {
-  const declared = Number(req.headers["content-length"] ?? Number.NaN);
+function readBody(req: Readable, headers: NodeHeaders, readMaxBytes: number): Promise<Uint8Array> {
+  const declared = Number(headers["content-length"] ?? Number.NaN);
   if (declared > readMaxBytes) {
     return Promise.reject(
       new ConnectError(
@@ -391,6 +419,78 @@ function toRecord(h: Headers): Record<string, string> {
   });
   return out;
 }
+
+function nodeExchange(req: NodeRequest, res: NodeResponse): Exchange {
+  return {
+    method: req.method ?? "",
+    headers: req.headers,
+    http2: req.httpVersionMajor === 2,
+    body: req,
+    url: () => requestUrl(req),
+    onClientGone(listener) {
+      res.once("close", () => {
+        if (!res.writableFinished) listener();
+      });
+    },
+    complete: () => req.complete,
+    canRespond: () => !res.headersSent && !res.destroyed,
+    respond(status, headers, body, trailers) {
+      // Both response kinds have writeHead(status, headers); TypeScript cannot call it through the union.
+      (res as http.ServerResponse).writeHead(status, headers);
+      if (trailers !== undefined) (res as http2.Http2ServerResponse).addTrailers(trailers);
+      if (body === undefined) res.end();
+      else res.end(body);
+    },
+    destroy: (e) => res.destroy(e),
+  };
+}
+
+/**
+ * An HTTP/2 stream served directly (as grpc-js does), without the request/response pair Node's
+ * compatibility layer would build for it: for gRPC, headers, DATA and trailers in three writes.
+ */
+function streamExchange(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders): Exchange {
+  let responded = false;
+  // A stream the client resets emits 'error' (unless it cancelled); nobody else listens on this one.
+  stream.on("error", ignore);
+  return {
+    method: headers[":method"] ?? "",
+    headers,
+    http2: true,
+    body: stream,
+    url() {
+      const scheme = stream.session?.encrypted === true ? "https" : "http";
+      return new URL(
+        headers[":path"] ?? "",
+        `${scheme}://${headers[":authority"] ?? headers.host ?? "localhost"}`,
+      ).toString();
+    },
+    onClientGone(listener) {
+      stream.once("close", () => {
+        if (!responded) listener();
+      });
+    },
+    complete: () => stream.readableEnded,
+    canRespond: () => !responded && !stream.destroyed && !stream.closed,
+    respond(status, h, body, trailers) {
+      // The client may have reset the stream while the call ran: there is no one left to answer.
+      if (responded || stream.destroyed || stream.closed) return;
+      responded = true;
+      h[":status"] = String(status);
+      if (trailers === undefined) {
+        stream.respond(h, { endStream: body === undefined });
+        if (body !== undefined) stream.end(body);
+        return;
+      }
+      stream.respond(h, { waitForTrailers: true });
+      stream.once("wantTrailers", () => stream.sendTrailers(trailers));
+      stream.end(body);
+    },
+    destroy: (e) => stream.destroy(e),
+  };
+}
+
+function ignore(): void {}
 
 function requestUrl(req: NodeRequest): string {
   const encrypted = "encrypted" in req.socket && req.socket.encrypted === true;
