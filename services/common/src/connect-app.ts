@@ -5,12 +5,15 @@ import { fastifyConnectPlugin } from "@connectrpc/connect-fastify";
 import fastifyCors from "@fastify/cors";
 import { Health as HealthService } from "@pos/gen/health/v1/health_pb.js";
 import type { FastifyInstance } from "fastify";
+import type { Registry } from "prom-client";
 import { type CorsSettings, fastifyCorsOptions } from "./cors.js";
 import { createErrorMappingInterceptor } from "./errors.js";
 import { createHealth, createHealthService, type Health, ServingStatus } from "./health.js";
+import { createServerMetricsInterceptor, httpVersionKey } from "./metrics.js";
 import { createOnePortFastify } from "./one-port-server.js";
 import { registerReflection } from "./reflection.js";
 import { requestLogKey, requestLogOf } from "./request-log.js";
+import type { Tracing } from "./tracing.js";
 
 export interface ConnectAppOptions {
   serviceName: string;
@@ -25,6 +28,10 @@ export interface ConnectAppOptions {
   cors?: CorsSettings | undefined;
   /** The serving status (stores reachable, not shutting down); a probe-less one when not given. */
   health?: Health | undefined;
+  /** Prometheus registry served on GET /metrics, with the RPC histograms added; no metrics when undefined. */
+  metrics?: Registry | undefined;
+  /** Spans per RPC (see tracing.ts); off when undefined. */
+  tracing?: Tracing | undefined;
 }
 
 // Only echo a caller's request id when it is a plain token: it lands in logs and headers.
@@ -61,6 +68,18 @@ export async function createConnectApp(options: ConnectAppOptions): Promise<Fast
       .code(serving ? 200 : 503)
       .send({ status: ServingStatus[status], service: options.serviceName, failing: health.failing() });
   });
+  const metrics = options.metrics;
+  if (metrics !== undefined) {
+    app.get("/metrics", async (_req, reply) => reply.type(metrics.contentType).send(await metrics.metrics()));
+  }
+  // The ONE interceptor list, outermost first: the span covers everything, metrics see the code the
+  // client gets (after error mapping). Interceptors read only the request and context values, so
+  // any server in front of them (connect-fastify or a faster path) gets the same behaviour.
+  const interceptors = [
+    ...(options.tracing?.serverInterceptors ?? []),
+    ...(metrics === undefined ? [] : [createServerMetricsInterceptor(metrics)]),
+    createErrorMappingInterceptor(),
+  ];
   await app.register(fastifyConnectPlugin, {
     routes: (router) => {
       options.routes(router);
@@ -71,8 +90,9 @@ export async function createConnectApp(options: ConnectAppOptions): Promise<Fast
       registerReflection(router, () => router.handlers.map((h) => h.service));
     },
     readMaxBytes: options.readMaxBytes,
-    interceptors: [createErrorMappingInterceptor()],
-    contextValues: (req) => createContextValues().set(requestLogKey, requestLogOf(req)),
+    interceptors,
+    contextValues: (req) =>
+      createContextValues().set(requestLogKey, requestLogOf(req)).set(httpVersionKey, req.raw.httpVersion),
   });
   return app;
 }

@@ -48,6 +48,8 @@ export interface ConnectionOptions {
 
 export interface MasterDataTransportOptions extends ResilienceOptions {
   connection?: ConnectionOptions;
+  /** Innermost, around each attempt on the wire (after retry and deadline): metrics, tracing. */
+  interceptors?: Interceptor[];
 }
 
 export interface MasterDataTransport {
@@ -113,9 +115,9 @@ export function createMasterDataTransport(
   config: MasterDataTransportConfig,
   options: MasterDataTransportOptions = {},
 ): MasterDataTransport {
-  const { connection, ...resilienceOptions } = options;
+  const { connection, interceptors = [], ...resilienceOptions } = options;
   const resilience = createResilience(timeoutHeaderOf(config.protocol), resilienceOptions);
-  const wire = createWireTransport(config, { connection, interceptors: resilience.interceptors });
+  const wire = createWireTransport(config, { connection, interceptors: [...resilience.interceptors, ...interceptors] });
   return { ...wire, stats: resilience.stats };
 }
 
