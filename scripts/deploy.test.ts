@@ -99,6 +99,10 @@ describe("compose.yaml", () => {
     const ok = validate(compose);
     expect(validate.errors ?? [], JSON.stringify(validate.errors, null, 2)).toEqual([]);
     expect(ok).toBe(true);
+    // The schema is strict enough to matter: a misspelt key fails it.
+    const misspelt = structuredClone(compose) as { services: Record<string, Record<string, unknown>> };
+    misspelt.services.cart = { ...misspelt.services.cart, healtcheck: misspelt.services.cart?.healthcheck };
+    expect(validate(misspelt)).toBe(false);
   });
 
   it("runs MongoDB, Redis with its append-only file, master-data and scalable cart replicas", () => {
@@ -131,6 +135,9 @@ describe("compose.yaml", () => {
       it("sets only variables the service reads, with values it accepts, and builds its Dockerfile target", () => {
         const known = variablesRead(readConfig);
         for (const variable of Object.keys(env)) expect(known, `${name} reads ${variable}`).toContain(variable);
+        // And every variable it reads is wired, but for TLS: in compose, TLS ends at the proxy in front.
+        const unset = [...known].filter((v) => !(v in env) && !v.startsWith("TLS_"));
+        expect(unset, `${name}: variables read but not set in compose.yaml`).toEqual([]);
         expect(() => readConfig(env)).not.toThrow();
         expect(service.build?.target).toBe(name);
         expect(dockerfile).toMatch(new RegExp(`^FROM \\S+ AS ${name}$`, "m"));
