@@ -93,7 +93,7 @@ describe("metrics: GET /metrics on both real processes", () => {
         ...rpc,
         rpc_method: "BatchGetItemDetails",
         rpc_protocol: "grpc",
-        http_version: "2.0",
+        http_version: "2",
         rpc_code: "ok",
       }),
     ).toBeGreaterThanOrEqual(1);

@@ -9,7 +9,7 @@ import type { Registry } from "prom-client";
 import { type CorsSettings, fastifyCorsOptions } from "./cors.js";
 import { createErrorMappingInterceptor } from "./errors.js";
 import { createHealth, createHealthService, type Health, ServingStatus } from "./health.js";
-import { createServerMetricsInterceptor, httpVersionKey } from "./metrics.js";
+import { createServerMetricsInterceptor, httpVersionKey, httpVersionOf } from "./metrics.js";
 import { createOnePortFastify } from "./one-port-server.js";
 import { registerReflection } from "./reflection.js";
 import { requestLogKey, requestLogOf } from "./request-log.js";
@@ -98,7 +98,9 @@ export async function createConnectApp(options: ConnectAppOptions): Promise<Fast
     ...(options.compressMinBytes !== undefined && { compressMinBytes: options.compressMinBytes }),
     interceptors,
     contextValues: (req) =>
-      createContextValues().set(requestLogKey, requestLogOf(req)).set(httpVersionKey, req.raw.httpVersion),
+      createContextValues()
+        .set(requestLogKey, requestLogOf(req))
+        .set(httpVersionKey, httpVersionOf(req.raw.httpVersion)),
   });
   return app;
 }

@@ -1,8 +1,13 @@
 import { Code, ConnectError, createContextKey, type Interceptor } from "@connectrpc/connect";
 import { collectDefaultMetrics, Histogram, Registry } from "prom-client";
 
-/** The HTTP version a request came in on ("1.1", "2.0"), as the server in front saw it. */
+/** The HTTP version a request came in on ("1.1", "2"), as the server in front saw it. */
 export const httpVersionKey = createContextKey<string>("unknown", { description: "HTTP version of the request" });
+
+/** Node says "2.0" for HTTP/2; OpenTelemetry's network.protocol.version (and cart's transport config) say "2". */
+export function httpVersionOf(nodeHttpVersion: string): string {
+  return nodeHttpVersion === "2.0" ? "2" : nodeHttpVersion;
+}
 
 export type RpcProtocol = "connect" | "grpc" | "grpc-web";
 
