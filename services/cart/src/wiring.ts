@@ -26,6 +26,8 @@ export interface CartOptions {
   onBreakerStateChange?: MasterDataTransportOptions["onBreakerStateChange"];
   /** Metrics and tracing (none when not given). */
   telemetry?: Telemetry;
+  /** master-data calls moved to the fallback transport, or back to the primary. */
+  onMasterDataRouteSwitch?: NonNullable<MasterDataTransportOptions["failover"]>["onSwitch"];
 }
 
 /**
@@ -50,6 +52,7 @@ export async function openCartDependencies(
     retry: { maxAttempts: md.retryAttempts },
     breaker: { name: "master-data", failureThreshold: md.breakerFailures, openMs: md.breakerOpenMs },
     onBreakerStateChange: options.onBreakerStateChange,
+    failover: { retryPrimaryAfterMs: md.retryPrimaryAfterMs, onSwitch: options.onMasterDataRouteSwitch },
   });
   const items = createItemClient(transport, { cache: { ttlMs: md.cacheTtlMs, maxEntries: md.cacheMaxEntries } });
   if (metrics !== undefined) {
