@@ -202,6 +202,11 @@ describe("Dockerfile", () => {
     expect(dockerfile).toMatch(/install --frozen-lockfile --prod --filter "@pos\/cart\.\.\."/);
   });
 
+  it("runs the Node line the project runs on (.node-version)", () => {
+    const major = read(".node-version").trim().replace(/^v/, "").split(".")[0];
+    expect(dockerfile).toMatch(new RegExp(`^ARG NODE_VERSION=${major}$`, "m"));
+  });
+
   it("copies only files that exist", () => {
     for (const m of dockerfile.matchAll(/^COPY (?!--from)(.+) \S+$/gm)) {
       for (const source of m[1]!.split(/\s+/)) {
