@@ -66,7 +66,8 @@ function requestIdFrom(given: string | string[] | undefined): string {
  * values, composed once below.
  */
 export async function createConnectApp(options: ConnectAppOptions): Promise<FastifyInstance> {
-  // THE interceptors and per-call context values of every call, whichever path serves it.
+  // THE interceptors and per-call context values of every call, whichever path serves it. Fastify
+  // hooks do not see calls on the fast path: cross-cutting behaviour for RPCs belongs in this list.
   // Outermost first: the span covers everything, metrics see the code the client gets (after error
   // mapping). They read only the request and context values, so both paths behave the same.
   const metrics = options.metrics;
