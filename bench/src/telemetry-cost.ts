@@ -4,12 +4,12 @@
 // Usage: node --import tsx bench/src/telemetry-cost.ts [--rounds N] [--seconds S] [--concurrency C]
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { create } from "@bufbuild/protobuf";
 import { GetItemDetailRequestSchema } from "@pos/gen/pos/masterdata/v1/item_service_pb.js";
 import { createRecorder, runWorkers, timed } from "./load-loop.js";
 import { createItemCaller } from "./node-callers.js";
+import { entries } from "./paths.js";
 import { cpuDeltaMs, readCpu } from "./proc-stats.js";
 import { startServer } from "./processes.js";
 import { percentile } from "./stats.js";
@@ -24,7 +24,8 @@ const { values } = parseArgs({
 const rounds = Number(values.rounds);
 const seconds = Number(values.seconds);
 const concurrency = Number(values.concurrency);
-const entry = fileURLToPath(new URL("../../services/master-data/src/main.ts", import.meta.url));
+// The built service, as start.sh runs it (`pnpm bench:telemetry` builds first).
+const entry = entries.masterData;
 
 // Accepts OTLP/HTTP exports and drops them: the cost measured is the service's, not a collector's.
 let spansReceived = 0;

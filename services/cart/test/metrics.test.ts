@@ -5,6 +5,7 @@ import { createConnectTransport, createGrpcWebTransport } from "@connectrpc/conn
 import { type ServiceProcess, spawnService } from "@pos/common/testing";
 import { CartService } from "@pos/gen/pos/cart/v1/cart_service_pb.js";
 import { ItemService } from "@pos/gen/pos/masterdata/v1/item_service_pb.js";
+import { masterDataMain } from "@pos/master-data/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startMasterDataProcess } from "./cart-harness.js";
 
@@ -152,7 +153,7 @@ describe("metrics: GET /metrics on both real processes", () => {
 
 describe("metrics off", () => {
   it("METRICS=false serves no /metrics", async () => {
-    const md = spawnService(fileURLToPath(new URL("../../master-data/src/main.ts", import.meta.url)), {
+    const md = spawnService(masterDataMain, {
       MASTER_DATA_PORT: "0",
       METRICS: "false",
     });
