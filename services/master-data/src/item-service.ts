@@ -27,12 +27,17 @@ import {
 
 /** The ItemService handlers: validate → store → response. Errors name what is missing. */
 export function createItemService(store: ItemStore): ServiceImpl<typeof ItemService> {
-  // Only asked once an item is missing, so the hot path costs one query.
-  async function notFound(tenantId: string, what: string): Promise<ConnectError> {
+  /** NotFound for a tenant that never had an item. */
+  async function requireCatalogue(tenantId: string): Promise<void> {
     if (!(await store.hasTenant(tenantId))) {
-      return new ConnectError(`tenant "${tenantId}" has no catalogue`, Code.NotFound);
+      throw new ConnectError(`tenant "${tenantId}" has no catalogue`, Code.NotFound);
     }
-    return new ConnectError(what, Code.NotFound);
+  }
+
+  // Only asks about the tenant once an item is missing, so the hot path costs one query.
+  async function itemNotFound(tenantId: string, itemCode: string): Promise<ConnectError> {
+    await requireCatalogue(tenantId);
+    return new ConnectError(`item "${itemCode}" not found in tenant "${tenantId}"`, Code.NotFound);
   }
 
   return {
@@ -40,7 +45,7 @@ export function createItemService(store: ItemStore): ServiceImpl<typeof ItemServ
       checkGetItemDetail(req);
       const [item] = await store.getItems(req.tenantId, req.storeCode, [req.itemCode]);
       if (item === undefined) {
-        throw await notFound(req.tenantId, `item "${req.itemCode}" not found in tenant "${req.tenantId}"`);
+        throw await itemNotFound(req.tenantId, req.itemCode);
       }
       return create(GetItemDetailResponseSchema, { item });
     },
@@ -49,9 +54,7 @@ export function createItemService(store: ItemStore): ServiceImpl<typeof ItemServ
       checkBatchGet(req);
       const codes = [...new Set(req.itemCodes)];
       const found = await store.getItems(req.tenantId, req.storeCode, codes);
-      if (found.length === 0 && !(await store.hasTenant(req.tenantId))) {
-        throw new ConnectError(`tenant "${req.tenantId}" has no catalogue`, Code.NotFound);
-      }
+      if (found.length === 0) await requireCatalogue(req.tenantId);
       const byCode = new Map(found.map((item) => [item.itemCode, item]));
       return create(BatchGetItemDetailsResponseSchema, {
         items: codes.flatMap((c) => byCode.get(c) ?? []),
@@ -69,9 +72,7 @@ export function createItemService(store: ItemStore): ServiceImpl<typeof ItemServ
         afterItemCode,
         limit: pageSize + 1,
       });
-      if (rows.length === 0 && afterItemCode === undefined && !(await store.hasTenant(req.tenantId))) {
-        throw new ConnectError(`tenant "${req.tenantId}" has no catalogue`, Code.NotFound);
-      }
+      if (rows.length === 0 && afterItemCode === undefined) await requireCatalogue(req.tenantId);
       const items = rows.slice(0, pageSize);
       const last = items.at(-1);
       return create(ListItemsResponseSchema, {
@@ -93,7 +94,7 @@ export function createItemService(store: ItemStore): ServiceImpl<typeof ItemServ
       checkTenantId(req.tenantId);
       checkItemCode("item_code", req.itemCode);
       if (!(await store.deleteItem(req.tenantId, req.itemCode))) {
-        throw await notFound(req.tenantId, `item "${req.itemCode}" not found in tenant "${req.tenantId}"`);
+        throw await itemNotFound(req.tenantId, req.itemCode);
       }
       return create(DeleteItemResponseSchema);
     },
@@ -102,7 +103,7 @@ export function createItemService(store: ItemStore): ServiceImpl<typeof ItemServ
       const price = checkUpsertStorePrice(req);
       const [current] = await store.getItems(req.tenantId, req.storeCode, [req.itemCode]);
       if (current === undefined) {
-        throw await notFound(req.tenantId, `item "${req.itemCode}" not found in tenant "${req.tenantId}"`);
+        throw await itemNotFound(req.tenantId, req.itemCode);
       }
       const currency = current.unitPrice?.currencyCode;
       if (currency !== price.currencyCode) {
@@ -114,16 +115,14 @@ export function createItemService(store: ItemStore): ServiceImpl<typeof ItemServ
       const item = await store.upsertStorePrice(req.tenantId, req.storeCode, req.itemCode, price);
       if (item === undefined) {
         // Deleted between the read and the write.
-        throw await notFound(req.tenantId, `item "${req.itemCode}" not found in tenant "${req.tenantId}"`);
+        throw await itemNotFound(req.tenantId, req.itemCode);
       }
       return create(UpsertStorePriceResponseSchema, { item });
     },
 
     async listTaxes(req) {
       checkTenantId(req.tenantId);
-      if (!(await store.hasTenant(req.tenantId))) {
-        throw new ConnectError(`tenant "${req.tenantId}" has no catalogue`, Code.NotFound);
-      }
+      await requireCatalogue(req.tenantId);
       return create(ListTaxesResponseSchema, { taxes: listTaxes() });
     },
   };
