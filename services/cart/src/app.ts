@@ -6,7 +6,8 @@ import { type CartServiceDeps, createCartService } from "./cart-service.js";
 /** The cart HTTP app: CartService on one port, over every protocol. */
 export async function createCartApp(
   deps: CartServiceDeps,
-  settings: Pick<ServerSettings, "logLevel" | "logRequests" | "readMaxBytes" | "tls">,
+  settings: Pick<ServerSettings, "logLevel" | "logRequests" | "readMaxBytes" | "tls"> &
+    Partial<Pick<ServerSettings, "cors">>,
 ): Promise<FastifyInstance> {
   const app = await createConnectApp({
     serviceName: "cart",

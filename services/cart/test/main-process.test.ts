@@ -28,6 +28,7 @@ describe("cart process (src/main.ts)", () => {
       MASTER_DATA_PROTOCOL: "grpc-web",
       MASTER_DATA_HTTP_VERSION: "1.1",
       MASTER_DATA_FORMAT: "json",
+      MASTER_DATA_CLIENT: "connect-node",
     });
     const port = await p.port();
     const client = createClient(
@@ -52,7 +53,7 @@ describe("cart process (src/main.ts)", () => {
     expect(seen).toMatchObject({ breaker: "closed" });
     expect(seen.calls).toBeGreaterThan(0);
     expect(seen.latency.count).toBeGreaterThanOrEqual(seen.calls);
-    const mentions = p.output().match(/grpc-web over HTTP\/1\.1 \(json\)/g) ?? [];
+    const mentions = p.output().match(/grpc-web over HTTP\/1\.1 \(json, connect-node client\)/g) ?? [];
     expect(mentions.length).toBeGreaterThanOrEqual(1);
     expect(p.output().match(/cart dependencies ready/g)).toHaveLength(1);
     expect(await p.stop()).toBe(0);

@@ -1,5 +1,6 @@
 // The public surface of @pos/common: what both services build on. Test helpers are in "@pos/common/testing".
 export * from "./connect-app.js";
+export * from "./cors.js";
 export * from "./env-config.js";
 export * from "./errors.js";
 export * from "./field-checks.js";

@@ -19,8 +19,20 @@ describe("master-data transport config", () => {
   ] as const)("accepts %s over HTTP/%s (%s)", (protocol, httpVersion, format) => {
     expect(checkTransportConfig({ ...good, protocol, httpVersion, format })).toEqual([]);
     const t = createMasterDataTransport({ ...good, protocol, httpVersion, format });
-    expect(t.describe).toBe(`${protocol} over HTTP/${httpVersion} (${format}) to http://127.0.0.1:8002`);
+    expect(t.describe).toBe(`${protocol} over HTTP/${httpVersion} (${format}, fast client) to http://127.0.0.1:8002`);
     t.close();
+  });
+
+  it.each(["fast", "connect-node"] as const)("builds the %s client", (client) => {
+    const t = createMasterDataTransport({ ...good, client });
+    expect(t.describe).toBe(`grpc over HTTP/2 (binary, ${client} client) to http://127.0.0.1:8002`);
+    t.close();
+  });
+
+  it("rejects an unknown client", () => {
+    expect(checkTransportConfig({ ...good, client: "undici" } as unknown as MasterDataTransportConfig)).toEqual([
+      expect.stringMatching(/client must be one of fast, connect-node, got "undici"/),
+    ]);
   });
 
   it("rejects gRPC over HTTP/1.1 at start-up with a clear error", () => {
