@@ -58,9 +58,14 @@ pid=$!
 set +m
 
 say "waiting for master-data on :$md_port and cart on :$cart_port"
+# Ours, not just anything on those ports (another start.sh may have taken them meanwhile): their own log
+# lines say where they listen.
+ours() {
+  grep -q "\"service\":\"$1\".*Server listening at http://127.0.0.1:$2\"" "$log" &&
+    curl -fsS "http://127.0.0.1:$2/healthz" >/dev/null 2>&1
+}
 deadline=$((SECONDS + 180))
-until curl -fsS "http://127.0.0.1:${md_port}/healthz" >/dev/null 2>&1 &&
-  curl -fsS "http://127.0.0.1:${cart_port}/healthz" >/dev/null 2>&1; do
+until ours master-data "$md_port" && ours cart "$cart_port"; do
   kill -0 "$pid" 2>/dev/null || fail "start.sh exited before both services answered"
   [ "$SECONDS" -lt "$deadline" ] || fail "no answer within 180 s"
   sleep 0.2
