@@ -92,6 +92,21 @@ describe("runService", () => {
     expect(logs.join("")).toMatch(/"signal":"SIGTERM","seen":7.*shutting down/);
   });
 
+  it("calls onStop the moment shutdown starts, before anything closes, also after a crash", async () => {
+    const events: string[] = [];
+    const host = fakeHost();
+    await runService(service(events, { onStop: () => void events.push("stopping") }), host);
+    await host.stop({ signal: "SIGTERM" });
+    expect(host.exits).toEqual([0]);
+    expect(events).toEqual(["open", "stopping", "app closed", "resources closed"]);
+    const crashed: string[] = [];
+    const again = fakeHost();
+    await runService(service(crashed, { onStop: () => void crashed.push("stopping") }), again);
+    await again.stop({ err: new Error("kaboom") });
+    expect(again.exits).toEqual([1]);
+    expect(crashed).toEqual(["open", "stopping", "app closed", "resources closed"]);
+  });
+
   it("logs a close that fails and exits 1, with no unhandled rejection", async () => {
     const events: string[] = [];
     const logs: string[] = [];

@@ -18,6 +18,8 @@ export interface ServiceDefinition<C extends Pick<ServerSettings, "host" | "port
   createApp(deps: NoInfer<D>, config: NoInfer<C>): Promise<FastifyInstance>;
   serving(config: NoInfer<C>): { message: string; fields?: Record<string, unknown> };
   stopping?(deps: NoInfer<D>): Record<string, unknown>;
+  /** Called the moment shutdown starts, before anything closes (readiness turns NOT_SERVING here). */
+  onStop?(deps: NoInfer<D>): void;
 }
 
 export interface Closable {
@@ -115,6 +117,11 @@ export async function runService<C extends Pick<ServerSettings, "host" | "port">
 
   host.onStop(
     async ({ signal, err }) => {
+      try {
+        definition.onStop?.(opened);
+      } catch (e) {
+        app.log.error({ err: e }, "the service's stop hook failed");
+      }
       if (err !== undefined) {
         app.log.fatal({ err }, "crashed; shutting down");
       } else {

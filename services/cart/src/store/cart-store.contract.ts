@@ -45,6 +45,10 @@ export function runCartStoreContract(
       await store?.close();
     });
 
+    it("answers ping while its backing service is up (readiness)", async () => {
+      await expect(store.ping()).resolves.toBeUndefined();
+    });
+
     async function expectTtlFresh(key: CartKey): Promise<void> {
       const left = await store.ttlSeconds(key);
       // A slow machine may tick a few seconds between the write and the question.

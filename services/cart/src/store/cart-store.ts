@@ -38,6 +38,9 @@ export interface CartStore {
   /** Seconds to live left, for tests and ops (-2 none, -1 no TTL). */
   ttlSeconds(key: CartKey): Promise<number>;
 
+  /** Resolves when the backing service answers (readiness); rejects like any other operation when it does not. */
+  ping(): Promise<void>;
+
   /** Releases what the store owns; the store is unusable afterwards. */
   close(): Promise<void>;
 }

@@ -84,6 +84,8 @@ export function createMemoryCartStore(options: MemoryCartStoreOptions = {}): Car
       return entry === undefined ? -2 : Math.ceil((entry.expiresAt - now()) / 1000);
     },
 
+    async ping() {},
+
     async close() {
       entries.clear();
     },

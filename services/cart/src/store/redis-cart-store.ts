@@ -230,6 +230,8 @@ export function createRedisCartStore(client: RedisCartClient, options: RedisCart
     },
 
     // The caller owns the client (see connectRedisCartStore for a store that owns one).
+    ping: () => command("ping", async () => void (await client.ping())),
+
     close: async () => undefined,
   };
 }
