@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
-# The newcomer's path, as README.md writes it: runs `./scripts/start.sh`, waits until both services
-# answer, runs the README's first curl call and its whole cart sale (the commands are read out of
+# The newcomer's path, as README.md writes it: runs `./scripts/start.sh`, waits until every service
+# answers, runs the README's first curl call and its whole cart sale (the commands are read out of
 # README.md, so what is tested is what is written), checks the answers, then stops start.sh as Ctrl-C
-# would and checks that both services shut down cleanly. Fails loudly otherwise. Run by .ci/run.
-# MASTER_DATA_PORT / CART_PORT move it off 8002/8003 (the README's URLs are rewritten to match).
+# would and checks that every service shut down cleanly. Fails loudly otherwise. Run by .ci/run.
+# MASTER_DATA_PORT / CART_PORT / POS_TERMINAL_PORT move it off 8002/8003/8004 (the README's URLs are
+# rewritten to match).
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$repo_root"
 
 md_port="${MASTER_DATA_PORT:-8002}"
 cart_port="${CART_PORT:-8003}"
+terminal_port="${POS_TERMINAL_PORT:-8004}"
 log=$(mktemp)
 pid=""
 
@@ -20,16 +22,16 @@ fail() {
   exit 1
 }
 cleanup() {
-  # Only on failure is anything left: the process group start.sh leads (it and both services).
+  # Only on failure is anything left: the process group start.sh leads (it and every service).
   if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then kill -KILL -- "-$pid" 2>/dev/null || true; fi
   rm -f "$log"
 }
 trap cleanup EXIT
 
 listening() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-for port in "$md_port" "$cart_port"; do
+for port in "$md_port" "$cart_port" "$terminal_port"; do
   # Something else answering there would make every check below pass or fail for the wrong reason.
-  if listening "$port"; then fail "port $port is already in use: stop what listens there (or set MASTER_DATA_PORT/CART_PORT)"; fi
+  if listening "$port"; then fail "port $port is already in use: stop what listens there (or set MASTER_DATA_PORT/CART_PORT/POS_TERMINAL_PORT)"; fi
 done
 
 # A README block: the lines of the first ```sh block after the heading that starts with $1.
@@ -51,13 +53,13 @@ start_command=$(readme_block "## Set up and run" | first_command "./scripts/star
 
 say "README: $start_command"
 # With job control on, it runs in a process group of its own, as in a terminal: SIGINT reaches it (a
-# background job of a script would ignore it) and a failure can end it and both services at once.
+# background job of a script would ignore it) and a failure can end it and every service at once.
 set -m
 ./scripts/start.sh >"$log" 2>&1 &
 pid=$!
 set +m
 
-say "waiting for master-data on :$md_port and cart on :$cart_port"
+say "waiting for master-data on :$md_port, cart on :$cart_port and the POS terminal page on :$terminal_port"
 # Ours, not just anything on those ports (another start.sh may have taken them meanwhile): their own log
 # lines say where they listen.
 ours() {
@@ -65,8 +67,8 @@ ours() {
     curl -fsS "http://127.0.0.1:$2/healthz" >/dev/null 2>&1
 }
 deadline=$((SECONDS + 180))
-until ours master-data "$md_port" && ours cart "$cart_port"; do
-  kill -0 "$pid" 2>/dev/null || fail "start.sh exited before both services answered"
+until ours master-data "$md_port" && ours cart "$cart_port" && ours pos-terminal "$terminal_port"; do
+  kill -0 "$pid" 2>/dev/null || fail "start.sh exited before every service answered"
   [ "$SECONDS" -lt "$deadline" ] || fail "no answer within 180 s"
   sleep 0.2
 done
@@ -104,11 +106,11 @@ while kill -0 "$pid" 2>/dev/null; do
   sleep 0.2
 done
 wait "$pid" 2>/dev/null || true
-for port in "$md_port" "$cart_port"; do
+for port in "$md_port" "$cart_port" "$terminal_port"; do
   if listening "$port"; then fail "port $port still answers after the stop"; fi
 done
-for service in master-data cart; do
+for service in master-data cart pos-terminal; do
   grep -q "\"service\":\"$service\".*\"msg\":\"shutting down\"" "$log" || fail "$service logged no shutdown"
 done
 if grep -q '"level":[56]0' "$log"; then fail "errors logged (see above)"; fi
-say "OK: the README's start command, first curl call and sale work as written; both services stopped cleanly"
+say "OK: the README's start command, first curl call and sale work as written; every service stopped cleanly"

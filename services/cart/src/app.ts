@@ -12,6 +12,9 @@ export async function createCartApp(
   const app = await createConnectApp({
     serviceName: "cart",
     routes: (router) => router.service(CartService, createCartService(deps)),
+    // Every call answers the whole cart; gzip of a long cart cost more CPU than the rest of the call
+    // (profiled: bench/README.md). Terminals sit on the shop's LAN: compress only what is really large.
+    compressMinBytes: 256 * 1024,
     ...settings,
   });
   // What cart sees of master-data (calls, retries, cache, breaker, latency): for operators and the bench.

@@ -21,6 +21,11 @@ export interface ConnectAppOptions {
   /** Largest request message accepted, in bytes (Connect's readMaxBytes). */
   readMaxBytes: number;
   tls?: { cert: Buffer; key: Buffer } | undefined;
+  /**
+   * Responses at least this large are compressed when the client accepts gzip/br (Connect's
+   * compressMinBytes, default 1 KiB). Compressing costs CPU per call, worth it only off a LAN.
+   */
+  compressMinBytes?: number | undefined;
   /** Browser origins allowed to call (none when not given). */
   cors?: CorsSettings | undefined;
   /** The serving status (stores reachable, not shutting down); a probe-less one when not given. */
@@ -71,6 +76,7 @@ export async function createConnectApp(options: ConnectAppOptions): Promise<Fast
       registerReflection(router, () => router.handlers.map((h) => h.service));
     },
     readMaxBytes: options.readMaxBytes,
+    ...(options.compressMinBytes !== undefined && { compressMinBytes: options.compressMinBytes }),
     interceptors: [createErrorMappingInterceptor()],
     contextValues: (req) => createContextValues().set(requestLogKey, requestLogOf(req)),
   });

@@ -1,9 +1,11 @@
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
 import { invalid } from "@pos/common";
+import type { Item } from "@pos/gen/pos/masterdata/v1/item_pb.js";
 import {
   BatchGetItemDetailsResponseSchema,
   DeleteItemResponseSchema,
+  type GetItemDetailRequest,
   GetItemDetailResponseSchema,
   type ItemService,
   ListItemsResponseSchema,
@@ -25,36 +27,42 @@ import {
   limits,
 } from "./validation.js";
 
+/**
+ * One item as a store sells it, or the error saying what is missing: GetItemDetail's core, shared with
+ * the original system's contract (legacy-item-service.ts).
+ */
+export async function findItem(store: ItemStore, req: GetItemDetailRequest): Promise<Item> {
+  checkGetItemDetail(req);
+  const [item] = await store.getItems(req.tenantId, req.storeCode, [req.itemCode]);
+  if (item !== undefined) return item;
+  throw await itemNotFound(store, req.tenantId, req.itemCode);
+}
+
+/** NotFound for a tenant that never had an item. */
+async function requireCatalogue(store: ItemStore, tenantId: string): Promise<void> {
+  if (!(await store.hasTenant(tenantId))) {
+    throw new ConnectError(`tenant "${tenantId}" has no catalogue`, Code.NotFound);
+  }
+}
+
+// Only asks about the tenant once an item is missing, so the hot path costs one query.
+async function itemNotFound(store: ItemStore, tenantId: string, itemCode: string): Promise<ConnectError> {
+  await requireCatalogue(store, tenantId);
+  return new ConnectError(`item "${itemCode}" not found in tenant "${tenantId}"`, Code.NotFound);
+}
+
 /** The ItemService handlers: validate → store → response. Errors name what is missing. */
 export function createItemService(store: ItemStore): ServiceImpl<typeof ItemService> {
-  /** NotFound for a tenant that never had an item. */
-  async function requireCatalogue(tenantId: string): Promise<void> {
-    if (!(await store.hasTenant(tenantId))) {
-      throw new ConnectError(`tenant "${tenantId}" has no catalogue`, Code.NotFound);
-    }
-  }
-
-  // Only asks about the tenant once an item is missing, so the hot path costs one query.
-  async function itemNotFound(tenantId: string, itemCode: string): Promise<ConnectError> {
-    await requireCatalogue(tenantId);
-    return new ConnectError(`item "${itemCode}" not found in tenant "${tenantId}"`, Code.NotFound);
-  }
-
   return {
     async getItemDetail(req) {
-      checkGetItemDetail(req);
-      const [item] = await store.getItems(req.tenantId, req.storeCode, [req.itemCode]);
-      if (item === undefined) {
-        throw await itemNotFound(req.tenantId, req.itemCode);
-      }
-      return create(GetItemDetailResponseSchema, { item });
+      return create(GetItemDetailResponseSchema, { item: await findItem(store, req) });
     },
 
     async batchGetItemDetails(req) {
       checkBatchGet(req);
       const codes = [...new Set(req.itemCodes)];
       const found = await store.getItems(req.tenantId, req.storeCode, codes);
-      if (found.length === 0) await requireCatalogue(req.tenantId);
+      if (found.length === 0) await requireCatalogue(store, req.tenantId);
       const byCode = new Map(found.map((item) => [item.itemCode, item]));
       return create(BatchGetItemDetailsResponseSchema, {
         items: codes.flatMap((c) => byCode.get(c) ?? []),
@@ -72,7 +80,7 @@ export function createItemService(store: ItemStore): ServiceImpl<typeof ItemServ
         afterItemCode,
         limit: pageSize + 1,
       });
-      if (rows.length === 0 && afterItemCode === undefined) await requireCatalogue(req.tenantId);
+      if (rows.length === 0 && afterItemCode === undefined) await requireCatalogue(store, req.tenantId);
       const items = rows.slice(0, pageSize);
       const last = items.at(-1);
       return create(ListItemsResponseSchema, {
@@ -94,7 +102,7 @@ export function createItemService(store: ItemStore): ServiceImpl<typeof ItemServ
       checkTenantId(req.tenantId);
       checkItemCode("item_code", req.itemCode);
       if (!(await store.deleteItem(req.tenantId, req.itemCode))) {
-        throw await itemNotFound(req.tenantId, req.itemCode);
+        throw await itemNotFound(store, req.tenantId, req.itemCode);
       }
       return create(DeleteItemResponseSchema);
     },
@@ -103,7 +111,7 @@ export function createItemService(store: ItemStore): ServiceImpl<typeof ItemServ
       const price = checkUpsertStorePrice(req);
       const [current] = await store.getItems(req.tenantId, req.storeCode, [req.itemCode]);
       if (current === undefined) {
-        throw await itemNotFound(req.tenantId, req.itemCode);
+        throw await itemNotFound(store, req.tenantId, req.itemCode);
       }
       const currency = current.unitPrice?.currencyCode;
       if (currency !== price.currencyCode) {
@@ -115,14 +123,14 @@ export function createItemService(store: ItemStore): ServiceImpl<typeof ItemServ
       const item = await store.upsertStorePrice(req.tenantId, req.storeCode, req.itemCode, price);
       if (item === undefined) {
         // Deleted between the read and the write.
-        throw await itemNotFound(req.tenantId, req.itemCode);
+        throw await itemNotFound(store, req.tenantId, req.itemCode);
       }
       return create(UpsertStorePriceResponseSchema, { item });
     },
 
     async listTaxes(req) {
       checkTenantId(req.tenantId);
-      await requireCatalogue(req.tenantId);
+      await requireCatalogue(store, req.tenantId);
       return create(ListTaxesResponseSchema, { taxes: listTaxes() });
     },
   };
