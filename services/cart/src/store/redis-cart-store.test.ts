@@ -7,12 +7,12 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { line, richCart } from "./cart-fixture.js";
 import { runCartStoreContract } from "./cart-store.contract.js";
 import { CartConflictError, type CartKey } from "./cart-store.js";
-import { cartRedisKey, connectRedisCartStore, createRedisCartStore, type RedisCartClient } from "./redis-cart-store.js";
+import { cartRedisKey, connectRedisCartStore, createRedisCartStore } from "./redis-cart-store.js";
 
 const redisUrl = "redis://127.0.0.1:6379";
 const keyPrefix = `test:${Math.random().toString(36).slice(2, 10)}:`;
 
-let raw: RedisCartClient;
+let raw: ReturnType<typeof createClient>;
 
 beforeAll(async () => {
   raw = createClient({ url: redisUrl });
