@@ -77,7 +77,9 @@ describe("cart process (src/main.ts)", () => {
     const out = p.output();
     expect(out).toMatch(/grpc.*HTTP\/1\.1/);
     expect(out).toContain("CART_TTL_SECONDS must be a whole number");
-    expect(out).toContain('REDIS_URL must start with redis:// or rediss://, got "http://x"');
+    expect(out).toContain(
+      'REDIS_URL must start with redis://, rediss://, redis-cluster:// or rediss-cluster://, got "http://x"',
+    );
     expect(out).not.toMatch(/\n\s+at /);
   });
 
