@@ -33,20 +33,6 @@ export type FrontHandler = (
 
 export type StreamFrontHandler = (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders) => boolean;
 
-export interface OnePortStats {
-  /** Accepted TCP connections that are still open, whatever they speak. */
-  connections: number;
-  http1Connections: number;
-  http1Requests: number;
-  http2Sessions: number;
-}
-
-export interface OnePort {
-  stats(): OnePortStats;
-}
-
-export type OnePortFastify = FastifyInstance & { readonly onePort: OnePort };
-
 const defaults = {
   firstByteTimeoutMs: 10_000,
   // Longer than the 60 s idle timeout of common load balancers, so that the proxy, not we, closes
@@ -65,7 +51,7 @@ const minRequestTimeoutMs = 60_000;
  * client connections too: idle ones at once, busy ones when their requests finish (at most after
  * closeGraceMs).
  */
-export function createOnePortFastify(options: OnePortOptions): OnePortFastify {
+export function createOnePortFastify(options: OnePortOptions): FastifyInstance {
   const settings = {
     firstByteTimeoutMs: positiveMs("firstByteTimeoutMs", options.firstByteTimeoutMs ?? defaults.firstByteTimeoutMs),
     idleTimeoutMs: positiveMs("idleTimeoutMs", options.idleTimeoutMs ?? defaults.idleTimeoutMs),
@@ -107,12 +93,10 @@ export function createOnePortFastify(options: OnePortOptions): OnePortFastify {
     },
   });
   onSessionError = (err) => app.log.debug({ err }, "http2 session error");
-  app.decorate("onePort", { stats: tracker.stats } satisfies OnePort);
   app.addHook("preClose", async () => {
     tracker.drain();
   });
-  // Decorated just above; fastify's types cannot express that.
-  return app as OnePortFastify;
+  return app;
 }
 
 interface Settings {
@@ -303,7 +287,6 @@ interface ConnectionTracker {
   trackSession(session: http2.Http2Session): void;
   /** Starts closing every connection; does not wait (the listening server's close() does). */
   drain(): void;
-  stats(): OnePortStats;
 }
 
 // The inner servers never listen(), so Node tracks none of their connections; we do it ourselves,
@@ -386,16 +369,6 @@ function createConnectionTracker(closeGraceMs: number): ConnectionTracker {
         for (const socket of transports) socket.destroy();
       }, closeGraceMs);
       settle();
-    },
-    stats() {
-      let http1Requests = 0;
-      for (const responses of http1.values()) http1Requests += responses.size;
-      return {
-        connections: transports.size,
-        http1Connections: http1.size,
-        http1Requests,
-        http2Sessions: sessions.size,
-      };
     },
   };
 }

@@ -37,7 +37,8 @@ export interface UnaryFastPathOptions {
   interceptors: readonly Interceptor[];
   /** The request id for a request (the caller's x-request-id when acceptable). */
   requestId(given: string | string[] | undefined): string;
-  contextValues(requestId: string): ContextValues;
+  /** The per-call context values; nodeHttpVersion as Node gives it ("1.1", "2.0"). */
+  contextValues(requestId: string, nodeHttpVersion: string): ContextValues;
 }
 
 export interface UnaryFastPath {
@@ -57,6 +58,8 @@ interface Exchange {
   readonly method: string;
   readonly headers: NodeHeaders;
   readonly http2: boolean;
+  /** As Node gives it: "1.1", "2.0". */
+  readonly httpVersion: string;
   readonly body: Readable;
   url(): string;
   /** Calls `listener` once if the client goes away before the response is complete. */
@@ -125,7 +128,7 @@ export function createUnaryFastPath(options: UnaryFastPathOptions): UnaryFastPat
           rawHeaders: ex.headers,
           url: () => ex.url(),
           timeoutMs: timeout.timeoutMs,
-          contextValues: options.contextValues(call.requestId),
+          contextValues: options.contextValues(call.requestId, ex.httpVersion),
           // Watched only once someone holds the call's signal: most calls never look.
           onClientGone: (abort) =>
             ex.onClientGone(() => abort(new ConnectError("the client went away", Code.Canceled))),
@@ -425,6 +428,7 @@ function nodeExchange(req: NodeRequest, res: NodeResponse): Exchange {
     method: req.method ?? "",
     headers: req.headers,
     http2: req.httpVersionMajor === 2,
+    httpVersion: req.httpVersion,
     body: req,
     url: () => requestUrl(req),
     onClientGone(listener) {
@@ -457,6 +461,7 @@ function streamExchange(stream: http2.ServerHttp2Stream, headers: http2.Incoming
     method: headers[":method"] ?? "",
     headers,
     http2: true,
+    httpVersion: "2.0",
     body: stream,
     url() {
       const scheme = stream.session?.encrypted === true ? "https" : "http";
