@@ -2,7 +2,12 @@ import { defineConfig } from "vitest/config";
 
 export default defineConfig({
   test: {
-    include: ["services/*/src/**/*.test.ts", "services/*/test/**/*.test.ts", "bench/src/**/*.test.ts"],
+    include: [
+      "services/*/src/**/*.test.ts",
+      "services/*/test/**/*.test.ts",
+      "bench/src/**/*.test.ts",
+      "interop/test/**/*.test.ts",
+    ],
     testTimeout: 20_000,
     hookTimeout: 60_000,
     // Server tests bind port 0 and Mongo tests use their own database, so files may run in parallel;

@@ -52,6 +52,12 @@ if ! go_tool grpcurl github.com/fullstorydev/grpcurl@v1.9.3 github.com/fullstory
   say "grpcurl could not be built: its tests will fail"
 fi
 
+say "interop tools: grpc-go interop client/server, connect-peer (interop/go/go.mod), gen/interop"
+interop_status=0
+bash scripts/interop-tools.sh || interop_status=$?
+if [ "$interop_status" = 3 ]; then exit 1; fi
+if [ "$interop_status" != 0 ]; then say "the interop tools could not be built: the interop suites will fail"; fi
+
 say "tests: vitest"
 status=0
 pnpm exec vitest run "$@" || status=$?

@@ -128,3 +128,20 @@ export function createMasterDataTransport(
 function includes<T extends string>(values: readonly T[], value: string): value is T {
   return (values as readonly string[]).includes(value);
 }
+
+/**
+ * Every dimension of a transport config with its values. everyTransportConfig walks all of them,
+ * so a dimension or value added here is covered by the interop suites (interop/test) at once.
+ */
+export const transportDimensions = { protocol: protocols, httpVersion: httpVersions, format: formats } as const;
+
+/** Every config this module can build for `url`: the product of the dimensions, invalid ones left out. */
+export function everyTransportConfig(url: string): MasterDataTransportConfig[] {
+  let partial: Record<string, string>[] = [{}];
+  for (const [dimension, values] of Object.entries(transportDimensions)) {
+    partial = partial.flatMap((config) => values.map((value: string) => ({ ...config, [dimension]: value })));
+  }
+  return partial
+    .map((config) => ({ url, ...config }) as MasterDataTransportConfig)
+    .filter((config) => checkTransportConfig(config).length === 0);
+}
