@@ -7,6 +7,7 @@ import {
   createGrpcWebTransport,
   Http2SessionManager,
 } from "@connectrpc/connect-node";
+import { createDeadlineResetInterceptor } from "./deadline-reset.js";
 
 export const protocols = ["connect", "grpc", "grpc-web"] as const;
 export const httpVersions = ["1.1", "2"] as const;
@@ -99,6 +100,7 @@ export function createMasterDataTransport(
   const baseUrl = config.url.replace(/\/+$/, "");
   const useBinaryFormat = config.format === "binary";
   const describe = `${config.protocol} over HTTP/${config.httpVersion} (${config.format}) to ${baseUrl}`;
+  const interceptors = [createDeadlineResetInterceptor()];
 
   if (config.httpVersion === "2") {
     // Ours, not the transport's implicit one, so that close() can end it.
@@ -107,7 +109,7 @@ export function createMasterDataTransport(
       pingTimeoutMs: tuning.pingTimeoutMs,
       idleConnectionTimeoutMs: tuning.idleConnectionTimeoutMs,
     });
-    const options = { baseUrl, httpVersion: "2" as const, useBinaryFormat, sessionManager };
+    const options = { baseUrl, httpVersion: "2" as const, useBinaryFormat, sessionManager, interceptors };
     const transport =
       config.protocol === "grpc"
         ? createGrpcTransport(options)
@@ -119,7 +121,7 @@ export function createMasterDataTransport(
 
   const agentOptions = { keepAlive: true, maxSockets: tuning.maxSockets };
   const agent = baseUrl.startsWith("https:") ? new https.Agent(agentOptions) : new http.Agent(agentOptions);
-  const options = { baseUrl, httpVersion: "1.1" as const, useBinaryFormat, nodeOptions: { agent } };
+  const options = { baseUrl, httpVersion: "1.1" as const, useBinaryFormat, nodeOptions: { agent }, interceptors };
   // checkTransportConfig has ruled out grpc over HTTP/1.1.
   const transport = config.protocol === "grpc-web" ? createGrpcWebTransport(options) : createConnectTransport(options);
   return { transport, describe, close: () => agent.destroy() };
