@@ -7,6 +7,7 @@ export default defineConfig({
       "services/*/test/**/*.test.ts",
       "bench/src/**/*.test.ts",
       "interop/test/**/*.test.ts",
+      "scripts/**/*.test.ts",
     ],
     testTimeout: 20_000,
     hookTimeout: 60_000,

@@ -35,6 +35,9 @@ pnpm exec tsc -p tsconfig.json --noEmit
 say "TypeScript lint and format: biome ci (biome.jsonc; .editorconfig)"
 pnpm exec biome ci --colors=off .
 
+say "package boundaries: other packages only through their exports (index.ts, testing)"
+node --import tsx scripts/package-boundaries.ts
+
 mongo_note=""
 if [ -z "${MONGODB_URI:-}" ]; then
   if uri=$(bash scripts/ferretdb.sh start 2>"$scratch/ferretdb.err" | tail -n 1) && [ -n "$uri" ]; then

@@ -1,7 +1,5 @@
 import type { Item } from "@pos/gen/pos/masterdata/v1/item_pb.js";
-import { seedDemoCatalogue } from "@pos/master-data/src/open-store.js";
-import type { ItemStore } from "@pos/master-data/src/store/item-store.js";
-import { createMemoryItemStore } from "@pos/master-data/src/store/memory-item-store.js";
+import { createMemoryItemStore, type ItemStore, seedDemoCatalogue } from "@pos/master-data";
 
 /** The peers' repository: the same in-memory store and demo catalogue master-data serves. */
 export async function openPeerStore(): Promise<ItemStore> {

@@ -1,7 +1,7 @@
 import { spawn } from "node:child_process";
 import { readFile, rm } from "node:fs/promises";
 import { createInterface } from "node:readline";
-import { type ServiceProcess, spawnService } from "@pos/common/testing/spawn-service.js";
+import { type ServiceProcess, spawnService } from "@pos/common/testing";
 import type { ClientEvent, ClientResult, ClientSpec } from "./client-spec.js";
 import { clockTicksPerSecond, parseProcStat } from "./proc-stats.js";
 

@@ -5,7 +5,7 @@ import {
   type GetItemDetailRequest,
   GetItemDetailRequestSchema,
 } from "@pos/gen/pos/masterdata/v1/item_service_pb.js";
-import { demo, demoItemCode, seededRandom } from "@pos/master-data/src/demo-catalogue.js";
+import { demo, demoItemCode, seededRandom } from "@pos/master-data";
 
 export { demo, seededRandom };
 

@@ -1,6 +1,6 @@
 import type { AddressInfo } from "node:net";
 import { pathToFileURL } from "node:url";
-import { createConnectApp } from "@pos/common/connect-app.js";
+import { createConnectApp } from "@pos/common";
 import { TestService } from "@pos/gen/interop/grpc/testing/test_pb.js";
 import type { FastifyInstance } from "fastify";
 import { createTestService } from "./test-service.js";

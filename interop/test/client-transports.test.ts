@@ -13,7 +13,7 @@ import {
   everyTransportConfig,
   type MasterDataTransport,
   type MasterDataTransportConfig,
-} from "@pos/cart/src/master-data/transport.js";
+} from "@pos/cart";
 import { EmptySchema } from "@pos/gen/interop/grpc/testing/empty_pb.js";
 import {
   PayloadType,

@@ -1,7 +1,7 @@
 import { execFile, execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { promisify } from "node:util";
-import { type RunningMasterData, startMasterData } from "@pos/master-data/test/harness.js";
+import { type RunningMasterData, startMasterData } from "@pos/master-data/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type RunningTestServer, startTestServer } from "../src/test-server.js";
 import { interopTool, pinnedVersion } from "./tools.js";

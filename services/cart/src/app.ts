@@ -1,5 +1,4 @@
-import { createConnectApp } from "@pos/common/connect-app.js";
-import type { ServerSettings } from "@pos/common/server-config.js";
+import { createConnectApp, type ServerSettings } from "@pos/common";
 import { CartService } from "@pos/gen/pos/cart/v1/cart_service_pb.js";
 import type { FastifyInstance } from "fastify";
 import { type CartServiceDeps, createCartService } from "./cart-service.js";
@@ -7,7 +6,8 @@ import { type CartServiceDeps, createCartService } from "./cart-service.js";
 /** The cart HTTP app: CartService on one port, over every protocol. */
 export async function createCartApp(
   deps: CartServiceDeps,
-  settings: Pick<ServerSettings, "logLevel" | "logRequests" | "readMaxBytes" | "tls">,
+  settings: Pick<ServerSettings, "logLevel" | "logRequests" | "readMaxBytes" | "tls"> &
+    Partial<Pick<ServerSettings, "cors">>,
 ): Promise<FastifyInstance> {
   const app = await createConnectApp({
     serviceName: "cart",

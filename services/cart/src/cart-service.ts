@@ -9,6 +9,7 @@ import {
   BillResponseSchema,
   CancelCartResponseSchema,
   CancelLineItemResponseSchema,
+  type CartRef,
   type CartService,
   CreateCartResponseSchema,
   GetCartResponseSchema,
@@ -20,7 +21,7 @@ import type { ItemClient } from "./master-data/item-client.js";
 import { type SaleOp, transition } from "./sale/cart-state.js";
 import * as sale from "./sale/sale.js";
 import { CartConflictError, type CartKey, type CartStore } from "./store/cart-store.js";
-import type { TransactionLog } from "./store/transaction-log.js";
+import { type TerminalCart, type TransactionLog, TransactionNumberConflictError } from "./store/transaction-log.js";
 import { checkCartRef, checkCreateCart, checkLineNo } from "./validation.js";
 
 export interface CartServiceDeps {
@@ -70,6 +71,18 @@ export function createCartService(deps: CartServiceDeps): ServiceImpl<typeof Car
     return items.getTaxes(cart.tenantId, callOf(ctx));
   }
 
+  /** A change that re-prices the cart: refused early (missing cart, wrong state), then taxes, then one atomic update. */
+  async function retaxed(
+    ref: CartRef | undefined,
+    op: SaleOp,
+    ctx: HandlerContext,
+    apply: (current: Cart, taxes: readonly Tax[], at: Date) => Cart,
+  ): Promise<Cart> {
+    const key = checkCartRef(ref);
+    const taxes = await taxesFor(await loadFor(key, op), ctx);
+    return change(key, (current) => apply(current, taxes, now()));
+  }
+
   return {
     async createCart(req, ctx) {
       checkCreateCart(req);
@@ -116,34 +129,32 @@ export function createCartService(deps: CartServiceDeps): ServiceImpl<typeof Car
     },
 
     async updateLineItemQuantity(req, ctx) {
-      const key = checkCartRef(req.cart);
       checkLineNo(req.lineNo);
-      const taxes = await taxesFor(await loadFor(key, "updateQuantity"), ctx);
-      const updated = await change(key, (c) => sale.updateQuantity(c, req.lineNo, req.quantity, taxes, now()));
-      return create(UpdateLineItemQuantityResponseSchema, { cart: updated });
+      const cart = await retaxed(req.cart, "updateQuantity", ctx, (c, taxes, at) =>
+        sale.updateQuantity(c, req.lineNo, req.quantity, taxes, at),
+      );
+      return create(UpdateLineItemQuantityResponseSchema, { cart });
     },
 
     async cancelLineItem(req, ctx) {
-      const key = checkCartRef(req.cart);
       checkLineNo(req.lineNo);
-      const taxes = await taxesFor(await loadFor(key, "cancelLine"), ctx);
-      const updated = await change(key, (c) => sale.cancelLine(c, req.lineNo, taxes, now()));
-      return create(CancelLineItemResponseSchema, { cart: updated });
+      const cart = await retaxed(req.cart, "cancelLine", ctx, (c, taxes, at) =>
+        sale.cancelLine(c, req.lineNo, taxes, at),
+      );
+      return create(CancelLineItemResponseSchema, { cart });
     },
 
     async addLineItemDiscount(req, ctx) {
-      const key = checkCartRef(req.cart);
       checkLineNo(req.lineNo);
-      const taxes = await taxesFor(await loadFor(key, "addDiscount"), ctx);
-      const updated = await change(key, (c) => sale.addDiscount(c, req.lineNo, req.type, req.value, taxes, now()));
-      return create(AddLineItemDiscountResponseSchema, { cart: updated });
+      const cart = await retaxed(req.cart, "addDiscount", ctx, (c, taxes, at) =>
+        sale.addDiscount(c, req.lineNo, req.type, req.value, taxes, at),
+      );
+      return create(AddLineItemDiscountResponseSchema, { cart });
     },
 
     async subtotal(req, ctx) {
-      const key = checkCartRef(req.cart);
-      const taxes = await taxesFor(await loadFor(key, "subtotal"), ctx);
-      const updated = await change(key, (c) => sale.subtotal(c, taxes, now()));
-      return create(SubtotalResponseSchema, { cart: updated });
+      const cart = await retaxed(req.cart, "subtotal", ctx, (c, taxes, at) => sale.subtotal(c, taxes, at));
+      return create(SubtotalResponseSchema, { cart });
     },
 
     async addPayments(req) {
@@ -167,19 +178,36 @@ export function createCartService(deps: CartServiceDeps): ServiceImpl<typeof Car
   };
 
   /**
-   * Bill / CancelCart: close the cart (once: a repeat finds it closed and writes
-   * nothing), then write the transaction log. The log write is idempotent per
-   * cart, so a retry after a failed log write completes it, and never twice.
+   * Bill / CancelCart: close the cart once (a repeat finds it closed and
+   * allocates and changes nothing), then write the transaction log. The number
+   * is assigned per cart, so a retry or a racing close of the same cart gets the
+   * same one; a cart that cannot close is refused before a number is spent. The
+   * log write is idempotent per cart, so a retry after a failed write completes
+   * it, and never twice.
    */
   async function closeOnce(key: CartKey, kind: "sale" | "cancel", close: (c: Cart) => sale.Outcome): Promise<Cart> {
-    const closed = await change(key, (current) => {
-      const outcome = close(current);
-      if (outcome.already) return undefined;
-      outcome.cart.transactionNo = transactionNoOf(outcome.cart);
-      return outcome.cart;
-    });
+    const current = await load(key);
+    let { cart: closed, already } = close(current);
+    if (!already) {
+      const number = await assignNumber({ ...key, terminalId: current.terminalId });
+      closed = await change(key, (latest) => {
+        const outcome = close(latest);
+        if (outcome.already) return undefined;
+        outcome.cart.transactionNo = String(number);
+        return outcome.cart;
+      });
+    }
     await transactions.record({ kind, cart: closed });
     return closed;
+  }
+
+  async function assignNumber(cart: TerminalCart): Promise<number> {
+    try {
+      return await transactions.assignNumber(cart);
+    } catch (e) {
+      if (e instanceof TransactionNumberConflictError) throw new ConnectError(`${e.message}; try again`, Code.Aborted);
+      throw e;
+    }
   }
 }
 
@@ -188,9 +216,4 @@ function cartNotFound(key: CartKey): ConnectError {
     `cart "${key.cartId}" not found in store ${key.storeCode} of tenant ${key.tenantId} (never created, or expired)`,
     Code.NotFound,
   );
-}
-
-// Derived from the cart, not counted: the same cart always gets the same number, so retries agree.
-function transactionNoOf(cart: Cart): string {
-  return `${cart.terminalId}-${cart.cartId.slice(0, 8).toUpperCase()}`;
 }

@@ -1,4 +1,4 @@
-import { checkId, invalid, quote } from "@pos/common/field-checks.js";
+import { checkId, invalid, quote } from "@pos/common";
 import type { CartRef, CreateCartRequest } from "@pos/gen/pos/cart/v1/cart_service_pb.js";
 import type { CartKey } from "./store/cart-store.js";
 

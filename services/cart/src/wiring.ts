@@ -1,4 +1,4 @@
-import type { ServerSettings } from "@pos/common/server-config.js";
+import type { ServerSettings } from "@pos/common";
 import type { CartConfig } from "./config.js";
 import { createItemClient, type ItemClient } from "./master-data/item-client.js";
 import { createMasterDataTransport } from "./master-data/transport.js";

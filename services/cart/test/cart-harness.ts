@@ -1,16 +1,14 @@
 import type { AddressInfo } from "node:net";
-import { fileURLToPath } from "node:url";
 import { type Client, createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
-import { type ServiceProcess, spawnService } from "@pos/common/testing/spawn-service.js";
+import { type ServiceProcess, spawnService } from "@pos/common/testing";
 import { CartService } from "@pos/gen/pos/cart/v1/cart_service_pb.js";
+import { masterDataMain } from "@pos/master-data/testing";
 import type { FastifyInstance } from "fastify";
 import { createCartApp } from "../src/app.js";
 import type { CartConfig } from "../src/config.js";
 import type { MasterDataTransportConfig } from "../src/master-data/transport.js";
 import { type CartDependencies, openCartDependencies } from "../src/wiring.js";
-
-const masterDataMain = fileURLToPath(new URL("../../master-data/src/main.ts", import.meta.url));
 
 /** The real master-data process on the given port (0 = a free port), demo catalogue, in-memory store. */
 export async function startMasterDataProcess(port = 0): Promise<{ proc: ServiceProcess; port: number; url: string }> {

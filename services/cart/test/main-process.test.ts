@@ -1,7 +1,7 @@
 import { fileURLToPath } from "node:url";
 import { createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
-import { type ServiceProcess, spawnService } from "@pos/common/testing/spawn-service.js";
+import { type ServiceProcess, spawnService } from "@pos/common/testing";
 import { CartService } from "@pos/gen/pos/cart/v1/cart_service_pb.js";
 import { afterEach, describe, expect, it } from "vitest";
 import { startMasterDataProcess } from "./cart-harness.js";

@@ -2,7 +2,9 @@ import { randomUUID } from "node:crypto";
 import type { ConnectRouter } from "@connectrpc/connect";
 import { createContextValues } from "@connectrpc/connect";
 import { fastifyConnectPlugin } from "@connectrpc/connect-fastify";
+import fastifyCors from "@fastify/cors";
 import type { FastifyInstance } from "fastify";
+import { type CorsSettings, fastifyCorsOptions } from "./cors.js";
 import { createErrorMappingInterceptor } from "./errors.js";
 import { createOnePortFastify } from "./one-port-server.js";
 import { requestLogKey, requestLogOf } from "./request-log.js";
@@ -16,6 +18,8 @@ export interface ConnectAppOptions {
   /** Largest request message accepted, in bytes (Connect's readMaxBytes). */
   readMaxBytes: number;
   tls?: { cert: Buffer; key: Buffer } | undefined;
+  /** Browser origins allowed to call (none when not given). */
+  cors?: CorsSettings | undefined;
 }
 
 // Only echo a caller's request id when it is a plain token: it lands in logs and headers.
@@ -24,7 +28,7 @@ const requestIdPattern = /^[A-Za-z0-9._:-]{1,128}$/;
 /**
  * A fastify app on ONE port (HTTP/1.1 and HTTP/2, see one-port-server.ts) that
  * serves the given Connect routes over Connect, gRPC and gRPC-Web, with request
- * ids, error mapping and GET /healthz.
+ * ids, error mapping, CORS for browsers on the configured origins, and GET /healthz.
  */
 export async function createConnectApp(options: ConnectAppOptions): Promise<FastifyInstance> {
   const app = createOnePortFastify({
@@ -39,6 +43,8 @@ export async function createConnectApp(options: ConnectAppOptions): Promise<Fast
   app.addHook("onRequest", async (req, reply) => {
     reply.header("x-request-id", req.id);
   });
+  // Before the routes, so that preflights are answered in its onRequest hook for every path.
+  await app.register(fastifyCors, fastifyCorsOptions(options.cors ?? { allowedOrigins: [], maxAgeSeconds: 0 }));
   app.get("/healthz", async () => ({ status: "ok", service: options.serviceName }));
   await app.register(fastifyConnectPlugin, {
     routes: options.routes,

@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import { type CorsSettings, readCorsSettings } from "./cors.js";
 import type { EnvReader } from "./env-config.js";
 
 /** What every service's HTTP side is configured with (see README: environment variables). */
@@ -9,6 +10,7 @@ export interface ServerSettings {
   logRequests: boolean;
   readMaxBytes: number;
   tls: { cert: Buffer; key: Buffer } | undefined;
+  cors: CorsSettings;
 }
 
 export function readServerSettings(r: EnvReader, portVariable: string, defaultPort: number): ServerSettings {
@@ -19,6 +21,7 @@ export function readServerSettings(r: EnvReader, portVariable: string, defaultPo
     logRequests: r.bool("LOG_REQUESTS", false),
     readMaxBytes: r.int("READ_MAX_BYTES", 1024 * 1024, 1024, 64 * 1024 * 1024),
     tls: undefined,
+    cors: readCorsSettings(r),
   };
   const certFile = r.optionalString("TLS_CERT_FILE");
   const keyFile = r.optionalString("TLS_KEY_FILE");

@@ -1,4 +1,4 @@
-import { createConnectApp } from "@pos/common/connect-app.js";
+import { createConnectApp, type ServerSettings } from "@pos/common";
 import { ItemService } from "@pos/gen/pos/masterdata/v1/item_service_pb.js";
 import type { FastifyInstance } from "fastify";
 import type { MasterDataConfig } from "./config.js";
@@ -8,7 +8,8 @@ import type { ItemStore } from "./store/item-store.js";
 /** The master-data HTTP app: ItemService on one port, over every protocol. */
 export function createMasterDataApp(
   store: ItemStore,
-  config: Pick<MasterDataConfig, "logLevel" | "logRequests" | "readMaxBytes" | "tls">,
+  config: Pick<MasterDataConfig, "logLevel" | "logRequests" | "readMaxBytes" | "tls"> &
+    Partial<Pick<ServerSettings, "cors">>,
 ): Promise<FastifyInstance> {
   return createConnectApp({
     serviceName: "master-data",

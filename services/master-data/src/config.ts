@@ -1,5 +1,4 @@
-import { createEnvReader, type Env } from "@pos/common/env-config.js";
-import { readMongoSettings, readServerSettings, type ServerSettings } from "@pos/common/server-config.js";
+import { createEnvReader, type Env, readMongoSettings, readServerSettings, type ServerSettings } from "@pos/common";
 
 export interface MasterDataConfig extends ServerSettings {
   /** Unset: the embedded in-memory store. */

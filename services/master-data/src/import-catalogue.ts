@@ -1,5 +1,5 @@
 import { readFile } from "node:fs/promises";
-import { ConfigError } from "@pos/common/env-config.js";
+import { ConfigError } from "@pos/common";
 import { parseCatalogue } from "./catalogue-file.js";
 import { readMasterDataConfig } from "./config.js";
 import { openItemStore } from "./open-store.js";

@@ -1,6 +1,6 @@
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
-import { invalid } from "@pos/common/field-checks.js";
+import { invalid } from "@pos/common";
 import {
   BatchGetItemDetailsResponseSchema,
   DeleteItemResponseSchema,

@@ -7,10 +7,12 @@ import { connectMongoItemStore } from "./store/mongo-item-store.js";
 /** MongoDB when MONGODB_URI is set, else the embedded in-memory store. */
 export async function openItemStore(
   config: Pick<MasterDataConfig, "mongodbUri" | "mongodbTimeoutMs">,
-): Promise<{ store: ItemStore; kind: string }> {
-  if (config.mongodbUri === undefined) return { store: createMemoryItemStore(), kind: "memory" };
-  const store = await connectMongoItemStore(config.mongodbUri, { timeoutMs: config.mongodbTimeoutMs });
-  return { store, kind: "mongodb" };
+): Promise<{ store: ItemStore; kind: string; close(): Promise<void> }> {
+  const store =
+    config.mongodbUri === undefined
+      ? createMemoryItemStore()
+      : await connectMongoItemStore(config.mongodbUri, { timeoutMs: config.mongodbTimeoutMs });
+  return { store, kind: config.mongodbUri === undefined ? "memory" : "mongodb", close: () => store.close() };
 }
 
 /**

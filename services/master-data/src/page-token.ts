@@ -1,4 +1,4 @@
-import { invalid } from "@pos/common/field-checks.js";
+import { invalid } from "@pos/common";
 
 /**
  * ListItems page tokens: opaque to clients, but only a base64url of the last

@@ -1,4 +1,4 @@
-import { checkId, checkLength, invalid, quote } from "@pos/common/field-checks.js";
+import { checkId, checkLength, invalid, quote } from "@pos/common";
 import type { Money } from "@pos/gen/pos/common/v1/money_pb.js";
 import type {
   BatchGetItemDetailsRequest,

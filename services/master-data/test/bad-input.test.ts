@@ -2,7 +2,7 @@ import { create, toBinary } from "@bufbuild/protobuf";
 import { createClient } from "@connectrpc/connect";
 import { GetItemDetailRequestSchema, ItemService } from "@pos/gen/pos/masterdata/v1/item_service_pb.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type RunningMasterData, startMasterData, transportMatrix } from "./harness.js";
+import { type RunningMasterData, startMasterData, transportMatrix } from "../src/testing/harness.js";
 import { grpcFrame, h1Request, h2Request } from "./raw-http.js";
 
 const path = "/pos.masterdata.v1.ItemService/GetItemDetail";

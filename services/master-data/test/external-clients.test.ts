@@ -6,7 +6,7 @@ import { toJson } from "@bufbuild/protobuf";
 import { createClient } from "@connectrpc/connect";
 import { GetItemDetailResponseSchema, ItemService } from "@pos/gen/pos/masterdata/v1/item_service_pb.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type RunningMasterData, startMasterData, transportMatrix } from "./harness.js";
+import { type RunningMasterData, startMasterData, transportMatrix } from "../src/testing/harness.js";
 
 // The tools a person debugs with, as real processes against a real socket.
 const run = promisify(execFile);

@@ -1,7 +1,7 @@
 import { fileURLToPath } from "node:url";
 import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
-import { type ServiceProcess, spawnService } from "@pos/common/testing/spawn-service.js";
+import { type ServiceProcess, spawnService } from "@pos/common/testing";
 import { ItemService } from "@pos/gen/pos/masterdata/v1/item_service_pb.js";
 import { afterEach, describe, expect, it } from "vitest";
 

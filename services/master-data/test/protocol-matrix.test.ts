@@ -13,7 +13,7 @@ import {
 } from "@pos/gen/pos/masterdata/v1/item_service_pb.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { demo, demoCatalogue } from "../src/demo-catalogue.js";
-import { type RunningMasterData, startMasterData, transportMatrix } from "./harness.js";
+import { type RunningMasterData, startMasterData, transportMatrix } from "../src/testing/harness.js";
 
 // ONE server on ONE port; every client transport makes the same calls and must
 // get the same answers and the same error codes.

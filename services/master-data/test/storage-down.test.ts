@@ -1,9 +1,9 @@
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
-import { mongoUriForSuite } from "@pos/common/testing/mongo-suite.js";
+import { mongoUriForSuite } from "@pos/common/testing";
 import { ItemService } from "@pos/gen/pos/masterdata/v1/item_service_pb.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connectMongoItemStore } from "../src/store/mongo-item-store.js";
-import { type RunningMasterData, startMasterData, transportMatrix } from "./harness.js";
+import { type RunningMasterData, startMasterData, transportMatrix } from "../src/testing/harness.js";
 
 // The database goes away under a running server: every protocol answers
 // `unavailable` quickly, with a short reason and no driver internals, and the

@@ -3,13 +3,17 @@ import { toJson } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { ItemSchema } from "@pos/gen/pos/masterdata/v1/item_pb.js";
 import { TaxSchema } from "@pos/gen/pos/masterdata/v1/tax_pb.js";
-import { createMasterDataApp } from "@pos/master-data/src/app.js";
-import { demo, demoItemCode } from "@pos/master-data/src/demo-catalogue.js";
-import { seedDemoCatalogue } from "@pos/master-data/src/open-store.js";
-import { type ItemStore, StoreUnavailableError } from "@pos/master-data/src/store/item-store.js";
-import { createMemoryItemStore } from "@pos/master-data/src/store/memory-item-store.js";
-import { listTaxes } from "@pos/master-data/src/tax-master.js";
-import { type RunningMasterData, startMasterData } from "@pos/master-data/test/harness.js";
+import {
+  createMasterDataApp,
+  createMemoryItemStore,
+  demo,
+  demoItemCode,
+  type ItemStore,
+  listTaxes,
+  StoreUnavailableError,
+  seedDemoCatalogue,
+} from "@pos/master-data";
+import { type RunningMasterData, startMasterData } from "@pos/master-data/testing";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { createItemClient, type ItemClientOptions } from "./item-client.js";

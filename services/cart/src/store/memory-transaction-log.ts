@@ -3,12 +3,26 @@ import { CartSchema } from "@pos/gen/pos/cart/v1/cart_pb.js";
 import { type CartKey, cartKeyOf } from "./cart-store.js";
 import type { TransactionLog, TransactionRecord } from "./transaction-log.js";
 
-/** The embedded log: records in process memory, gone on restart. */
+/** The embedded log: records and numbers in process memory, gone on restart (together). */
 export function createMemoryTransactionLog(): TransactionLog {
   const records = new Map<string, TransactionRecord>();
   const perStore = new Map<string, number>();
+  const lastNumber = new Map<string, number>();
+  const assigned = new Map<string, number>();
 
   return {
+    // Synchronous between the reads and the writes: nothing can interleave, so this is atomic.
+    async assignNumber(cart) {
+      const id = recordId(cart);
+      const given = assigned.get(id);
+      if (given !== undefined) return given;
+      const terminalId = `${cart.tenantId}\u0000${cart.storeCode}\u0000${cart.terminalId}`;
+      const next = (lastNumber.get(terminalId) ?? 0) + 1;
+      lastNumber.set(terminalId, next);
+      assigned.set(id, next);
+      return next;
+    },
+
     async record(rec) {
       const key = cartKeyOf(rec.cart);
       const id = recordId(key);
@@ -31,6 +45,8 @@ export function createMemoryTransactionLog(): TransactionLog {
     async close() {
       records.clear();
       perStore.clear();
+      lastNumber.clear();
+      assigned.clear();
     },
   };
 }

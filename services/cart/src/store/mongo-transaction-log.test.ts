@@ -1,5 +1,5 @@
-import { StoreUnavailableError } from "@pos/common/store-errors.js";
-import { freshMongoDatabase, mongoUriForSuite } from "@pos/common/testing/mongo-suite.js";
+import { StoreUnavailableError } from "@pos/common";
+import { freshMongoDatabase, mongoUriForSuite } from "@pos/common/testing";
 import { CartStatus } from "@pos/gen/pos/cart/v1/cart_pb.js";
 import { Long } from "mongodb";
 import { describe, expect, it } from "vitest";
@@ -8,6 +8,8 @@ import {
   collectionName,
   connectMongoTransactionLog,
   createMongoTransactionLog,
+  numberIndexName,
+  numbersCollectionName,
   uniqueIndexName,
 } from "./mongo-transaction-log.js";
 import { runTransactionLogContract } from "./transaction-log.contract.js";
@@ -32,6 +34,15 @@ if (uri !== undefined) {
         unique: true,
       });
       expect(indexes).toHaveLength(2); // _id + ours
+      const numberIndexes = await fresh.db().collection(numbersCollectionName).indexes();
+      expect(numberIndexes.find((i) => i.name === numberIndexName)).toMatchObject({
+        key: { tenant_id: 1, store_code: 1, terminal_id: 1, number: 1 },
+        unique: true,
+      });
+      expect(numberIndexes.find((i) => i.name === uniqueIndexName)).toMatchObject({
+        key: { tenant_id: 1, store_code: 1, cart_id: 1 },
+        unique: true,
+      });
       await first.close();
       await second.close();
       // Not owned: closing the logs leaves the shared client usable.
@@ -64,6 +75,30 @@ if (uri !== undefined) {
       expect((doc.paid_amount as Long).toBigInt()).toBe(bigAmount);
       expect((doc.created_at as Date).getTime()).toBeGreaterThanOrEqual(before - 1);
       expect(doc.cart).toMatchObject({ cartId: "c-doc", transactionNo: "42", status: "CART_STATUS_COMPLETED" });
+    });
+
+    it("shares one sequence between two processes' logs asking at once, and keeps counting after a restart", async () => {
+      const terminal = { tenantId: "T-two", storeCode: "S001", terminalId: "R01" };
+      const [a, b] = await Promise.all([1, 2].map(() => connectMongoTransactionLog(uri, { timeoutMs, dbName })));
+      let numbers: number[];
+      try {
+        numbers = await Promise.all(
+          Array.from({ length: 40 }, (_, i) => (i % 2 === 0 ? a : b)!.assignNumber({ ...terminal, cartId: `c${i}` })),
+        );
+      } finally {
+        await a?.close();
+        await b?.close();
+      }
+      expect([...numbers].sort((x, y) => x - y)).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
+      const restarted = await connectMongoTransactionLog(uri, { timeoutMs, dbName });
+      try {
+        expect(await restarted.assignNumber({ ...terminal, cartId: "after-restart" })).toBe(41);
+        expect(await restarted.assignNumber({ ...terminal, cartId: "c7" })).toBe(numbers[7]);
+      } finally {
+        await restarted.close();
+      }
+      const doc = await fresh.db().collection(numbersCollectionName).findOne({ tenant_id: "T-two", number: 41 });
+      expect(doc).toMatchObject({ store_code: "S001", terminal_id: "R01", cart_id: "after-restart" });
     });
 
     it("fails fast with StoreUnavailableError when nothing listens", async () => {

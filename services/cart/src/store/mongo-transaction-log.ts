@@ -1,19 +1,36 @@
 import { fromJson, type JsonObject, toJson } from "@bufbuild/protobuf";
-import { connectMongo, guarded, isDuplicateKey } from "@pos/common/mongo.js";
+import { connectMongo, guarded, isDuplicateKey } from "@pos/common";
 import { type Cart, CartSchema, CartStatusSchema } from "@pos/gen/pos/cart/v1/cart_pb.js";
 import type { Money } from "@pos/gen/pos/common/v1/money_pb.js";
 import { type Db, Long } from "mongodb";
-import type { TransactionLog, TransactionRecord } from "./transaction-log.js";
+import { type TransactionLog, TransactionNumberConflictError, type TransactionRecord } from "./transaction-log.js";
 
 export const defaultDbName = "pos_cart";
 export const collectionName = "transaction_logs";
 export const uniqueIndexName = "tenant_id_store_code_cart_id_unique";
+export const numbersCollectionName = "transaction_numbers";
+export const numberIndexName = "tenant_id_store_code_terminal_id_number_unique";
 
 export interface ConnectMongoTransactionLogOptions {
   /** Bound for connecting and for every operation (CSOT `timeoutMS`). */
   timeoutMs: number;
   /** Default: the URI's path, else "pos_cart". */
   dbName?: string;
+}
+
+export interface MongoTransactionLogOptions {
+  /** Tries of one assignNumber() before TransactionNumberConflictError. Default 100. */
+  maxNumberAttempts?: number;
+}
+
+/** One per transaction number ever given: which cart of which terminal has it. */
+interface NumberDoc {
+  tenant_id: string;
+  store_code: string;
+  terminal_id: string;
+  number: number;
+  cart_id: string;
+  assigned_at: Date;
 }
 
 /**
@@ -56,14 +73,60 @@ export function connectMongoTransactionLog(
  * A log on a Db whose client the caller owns (tests, bench): close() leaves
  * the client open. Creates the unique index first; doing so again is harmless.
  */
-export async function createMongoTransactionLog(db: Db): Promise<TransactionLog> {
+export async function createMongoTransactionLog(
+  db: Db,
+  options: MongoTransactionLogOptions = {},
+): Promise<TransactionLog> {
+  const maxNumberAttempts = options.maxNumberAttempts ?? 100;
   const logs = db.collection<TransactionDoc>(collectionName);
-  // The unique index is what makes record() write once, even when retried Bills race each other.
-  await guarded(() =>
-    logs.createIndexes([{ key: { tenant_id: 1, store_code: 1, cart_id: 1 }, name: uniqueIndexName, unique: true }]),
-  );
+  const numbers = db.collection<NumberDoc>(numbersCollectionName);
+  // The unique indexes are what make record() write once and a number go to one cart, even under races.
+  const perCart = { key: { tenant_id: 1, store_code: 1, cart_id: 1 }, name: uniqueIndexName, unique: true };
+  await guarded(async () => {
+    await logs.createIndexes([perCart]);
+    // One index per command: FerretDB 1.24 panics when one createIndexes names several that exist already.
+    await numbers.createIndexes([perCart]);
+    await numbers.createIndexes([
+      { key: { tenant_id: 1, store_code: 1, terminal_id: 1, number: 1 }, name: numberIndexName, unique: true },
+    ]);
+  });
 
   return {
+    /**
+     * Inserts "terminal's last number + 1" and lets the unique indexes settle
+     * races: the loser of a number reads again and takes the next one, the loser
+     * of a cart takes the winner's. Not a $inc counter: FerretDB applies $inc
+     * and findAndModify as read-modify-write, so concurrent callers lose
+     * increments and share numbers; an insert against a unique index is atomic
+     * on MongoDB and on FerretDB alike.
+     */
+    assignNumber: (cart) =>
+      guarded(async () => {
+        const scope = { tenant_id: cart.tenantId, store_code: cart.storeCode };
+        for (let attempt = 1; ; attempt++) {
+          const given = await numbers.findOne({ ...scope, cart_id: cart.cartId }, { projection: { number: 1 } });
+          if (given !== null) return given.number;
+          const last = await numbers.findOne(
+            { ...scope, terminal_id: cart.terminalId },
+            { sort: { number: -1 }, projection: { number: 1 } },
+          );
+          const next = (last?.number ?? 0) + 1;
+          try {
+            await numbers.insertOne({
+              ...scope,
+              terminal_id: cart.terminalId,
+              number: next,
+              cart_id: cart.cartId,
+              assigned_at: new Date(),
+            });
+            return next;
+          } catch (e) {
+            if (!isDuplicateKey(e)) throw e;
+            if (attempt >= maxNumberAttempts) throw new TransactionNumberConflictError(cart, attempt);
+          }
+        }
+      }),
+
     record: (rec) =>
       guarded(async () => {
         try {

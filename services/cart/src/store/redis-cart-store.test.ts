@@ -1,6 +1,6 @@
 import net from "node:net";
 import { fromJsonString, toJsonString } from "@bufbuild/protobuf";
-import { StoreTimeoutError, StoreUnavailableError } from "@pos/common/store-errors.js";
+import { StoreTimeoutError, StoreUnavailableError } from "@pos/common";
 import { CartSchema } from "@pos/gen/pos/cart/v1/cart_pb.js";
 import { createClient } from "redis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";

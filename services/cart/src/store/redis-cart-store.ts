@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { clone, fromJsonString, toJsonString } from "@bufbuild/protobuf";
-import { StoreTimeoutError, StoreUnavailableError, shortReason } from "@pos/common/store-errors.js";
+import { StoreTimeoutError, StoreUnavailableError, shortReason } from "@pos/common";
 import { type Cart, CartSchema } from "@pos/gen/pos/cart/v1/cart_pb.js";
 import {
   ClientClosedError,

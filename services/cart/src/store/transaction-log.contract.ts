@@ -74,6 +74,41 @@ export function runTransactionLogContract(label: string, open: () => Promise<Tra
       expect((await log.find(otherStore))?.kind).toBe("sale");
     });
 
+    it("numbers each terminal's carts 1, 2, 3, … on its own, per tenant, store and terminal", async () => {
+      const key = freshKey();
+      const on = (terminalId: string, cartId: string, k: Partial<CartKey> = {}) =>
+        log.assignNumber({ ...key, ...k, terminalId, cartId });
+      expect([await on("R01", "a"), await on("R01", "b"), await on("R02", "c"), await on("R01", "d")]).toEqual([
+        1, 2, 1, 3,
+      ]);
+      // The same terminal id in another store or tenant counts apart.
+      expect(await on("R01", "a", { storeCode: `${key.storeCode}-B` })).toBe(1);
+      expect(await on("R01", "a", { tenantId: `${key.tenantId}-B` })).toBe(1);
+      expect(await on("R02", "e")).toBe(2);
+    });
+
+    it("gives a cart asked again its number, allocating nothing: the next cart gets the next number", async () => {
+      const key = freshKey();
+      const cart = { ...key, terminalId: "R01" };
+      expect(await log.assignNumber(cart)).toBe(1);
+      expect(await log.assignNumber(cart)).toBe(1);
+      expect(await log.assignNumber({ ...cart, cartId: "next" })).toBe(2);
+      expect(await log.assignNumber(cart)).toBe(1);
+    });
+
+    it("hands 30 carts of one terminal asking at once the numbers 1..30, and one cart asking 10 times at once one number", async () => {
+      const key = freshKey();
+      const carts = Array.from({ length: 30 }, (_, i) => ({ ...key, terminalId: "R01", cartId: `c${i}` }));
+      const numbers = await Promise.all(carts.map((c) => log.assignNumber(c)));
+      expect([...numbers].sort((a, b) => a - b)).toEqual(Array.from({ length: 30 }, (_, i) => i + 1));
+      // Asked again, every cart still has its own.
+      expect(await Promise.all(carts.map((c) => log.assignNumber(c)))).toEqual(numbers);
+      const one = { ...key, terminalId: "R01", cartId: "retried" };
+      expect(new Set(await Promise.all(Array.from({ length: 10 }, () => log.assignNumber(one))))).toEqual(
+        new Set([31]),
+      );
+    });
+
     it("answers undefined for a cart never recorded", async () => {
       expect(await log.find(freshKey())).toBeUndefined();
     });

@@ -1,6 +1,9 @@
 import type { Cart } from "@pos/gen/pos/cart/v1/cart_pb.js";
 import type { CartKey } from "./cart-store.js";
 
+/** A cart and the terminal it belongs to: numbers count per tenant, store and terminal. */
+export type TerminalCart = CartKey & { terminalId: string };
+
 export interface TransactionRecord {
   kind: "sale" | "cancel";
   /** The final cart, with transactionNo set. */
@@ -18,6 +21,14 @@ export interface TransactionRecord {
  */
 export interface TransactionLog {
   /**
+   * The transaction number of a cart about to close: the next of its terminal
+   * (1, 2, 3, … per tenant, store and terminal: strictly increasing, never
+   * reused, as durable as the log), or the number the cart was given before:
+   * asking again for the same cart, even concurrently, allocates nothing.
+   */
+  assignNumber(cart: TerminalCart): Promise<number>;
+
+  /**
    * Writes once per (tenant, store, cart id); a repeat (a retried Bill) writes
    * nothing and says so, whatever it carries: the first record stands.
    */
@@ -30,4 +41,17 @@ export interface TransactionLog {
 
   /** Releases what the log owns; it is unusable afterwards. */
   close(): Promise<void>;
+}
+
+/** assignNumber() kept losing the race for its terminal's next number (service: `aborted`). */
+export class TransactionNumberConflictError extends Error {
+  override readonly name = "TransactionNumberConflictError";
+  constructor(
+    readonly cart: TerminalCart,
+    readonly attempts: number,
+  ) {
+    super(
+      `the next transaction number of terminal ${cart.terminalId} in store ${cart.storeCode} kept being taken concurrently: gave up after ${attempts} attempts`,
+    );
+  }
 }

@@ -65,4 +65,4 @@ export interface ListQuery {
   limit: number;
 }
 
-export { StoreTimeoutError, StoreUnavailableError } from "@pos/common/store-errors.js";
+export { StoreTimeoutError, StoreUnavailableError } from "@pos/common";

@@ -1,4 +1,4 @@
-import { freshMongoDatabase, mongoUriForSuite } from "@pos/common/testing/mongo-suite.js";
+import { freshMongoDatabase, mongoUriForSuite } from "@pos/common/testing";
 import { describe, expect, it } from "vitest";
 import { runItemStoreContract } from "./item-store.contract.js";
 import { StoreUnavailableError } from "./item-store.js";

@@ -1,6 +1,6 @@
 import { create } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
-import { connectMongo, guarded, retryOnDuplicateKey } from "@pos/common/mongo.js";
+import { connectMongo, guarded, retryOnDuplicateKey } from "@pos/common";
 import { type Money, MoneySchema } from "@pos/gen/pos/common/v1/money_pb.js";
 import { type Item, ItemSchema } from "@pos/gen/pos/masterdata/v1/item_pb.js";
 import type { UpsertItemRequest, UpsertStorePriceRequest } from "@pos/gen/pos/masterdata/v1/item_service_pb.js";

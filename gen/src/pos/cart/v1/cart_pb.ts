@@ -297,7 +297,8 @@ export type Cart = Message<"pos.cart.v1.Cart"> & {
   updatedAt?: Timestamp | undefined;
 
   /**
-   * Set by Bill or CancelCart: the transaction log record's number.
+   * Set by Bill or CancelCart: the transaction number, a decimal counting 1, 2, 3, …
+   * per tenant, store and terminal (never reused), also in the transaction log record.
    *
    * @generated from field: string transaction_no = 18;
    */

@@ -1,11 +1,12 @@
 import type { AddressInfo } from "node:net";
 import type { Transport } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
+import type { CorsSettings } from "@pos/common";
 import type { FastifyInstance } from "fastify";
-import { createMasterDataApp } from "../src/app.js";
-import { seedDemoCatalogue } from "../src/open-store.js";
-import type { ItemStore } from "../src/store/item-store.js";
-import { createMemoryItemStore } from "../src/store/memory-item-store.js";
+import { createMasterDataApp } from "../app.js";
+import { seedDemoCatalogue } from "../open-store.js";
+import type { ItemStore } from "../store/item-store.js";
+import { createMemoryItemStore } from "../store/memory-item-store.js";
 
 export interface RunningMasterData {
   app: FastifyInstance;
@@ -19,7 +20,7 @@ export interface RunningMasterData {
 
 /** master-data on 127.0.0.1:<random port>, the demo catalogue in an in-memory store (unless a store is given). */
 export async function startMasterData(
-  options: { store?: ItemStore; readMaxBytes?: number } = {},
+  options: { store?: ItemStore; readMaxBytes?: number; cors?: CorsSettings } = {},
 ): Promise<RunningMasterData> {
   const store = options.store ?? createMemoryItemStore();
   if (options.store === undefined) await seedDemoCatalogue(store);
@@ -28,6 +29,7 @@ export async function startMasterData(
     logRequests: false,
     readMaxBytes: options.readMaxBytes ?? 1024 * 1024,
     tls: undefined,
+    cors: options.cors,
   });
   const seen: RunningMasterData["seen"] = [];
   app.addHook("onRequest", async (req) => {

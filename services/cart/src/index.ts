@@ -1,0 +1,24 @@
+// The public surface of @pos/cart.
+export { createCartApp } from "./app.js";
+export { type CartServiceDeps, createCartService } from "./cart-service.js";
+export { type CartConfig, readCartConfig } from "./config.js";
+export {
+  createItemClient,
+  type ItemClient,
+  type ItemClientOptions,
+  type ItemScope,
+} from "./master-data/item-client.js";
+export {
+  createMasterDataTransport,
+  everyTransportConfig,
+  type MasterDataTransport,
+  type MasterDataTransportConfig,
+  transportDimensions,
+} from "./master-data/transport.js";
+export type { CartKey, CartStore } from "./store/cart-store.js";
+export { createMemoryCartStore } from "./store/memory-cart-store.js";
+export { createMemoryTransactionLog } from "./store/memory-transaction-log.js";
+export { connectMongoTransactionLog, createMongoTransactionLog } from "./store/mongo-transaction-log.js";
+export { connectRedisCartStore, createRedisCartStore } from "./store/redis-cart-store.js";
+export type { TransactionLog, TransactionRecord } from "./store/transaction-log.js";
+export { type CartDependencies, openCartDependencies } from "./wiring.js";

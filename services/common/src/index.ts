@@ -1,0 +1,12 @@
+// The public surface of @pos/common: what both services build on. Test helpers are in "@pos/common/testing".
+export * from "./connect-app.js";
+export * from "./cors.js";
+export * from "./env-config.js";
+export * from "./errors.js";
+export * from "./field-checks.js";
+export * from "./mongo.js";
+export * from "./one-port-server.js";
+export * from "./request-log.js";
+export * from "./run-service.js";
+export * from "./server-config.js";
+export * from "./store-errors.js";
