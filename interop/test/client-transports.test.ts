@@ -8,12 +8,7 @@ import {
   decodeBinaryHeader,
   encodeBinaryHeader,
 } from "@connectrpc/connect";
-import {
-  createMasterDataTransport,
-  everyTransportConfig,
-  type MasterDataTransport,
-  type MasterDataTransportConfig,
-} from "@pos/cart";
+import { createWireTransport, everyTransportConfig, type MasterDataTransportConfig } from "@pos/cart";
 import { EmptySchema } from "@pos/gen/interop/grpc/testing/empty_pb.js";
 import {
   PayloadType,
@@ -26,8 +21,9 @@ import { TestService, UnimplementedService } from "@pos/gen/interop/grpc/testing
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { interopTool, type PeerProcess, pinnedVersion, startPeer } from "./tools.js";
 
-// Cart's client transports (every config services/cart/src/master-data/transport.ts can build)
-// against servers we did not write: the official grpc-go interop server (gRPC) and a connect-go
+// Cart's client transports (every config services/cart/src/master-data/transport.ts can build, as
+// the wire transport: without cart's retry/breaker/error-mapping interceptors, which would rightly
+// change the codes the cases check) against servers we did not write: the official grpc-go interop server (gRPC) and a connect-go
 // server (Connect, gRPC-Web, and gRPC again), with the interop spec's cases.
 
 const grpcVersion = pinnedVersion("google.golang.org/grpc");
@@ -114,16 +110,18 @@ afterAll(async () => {
 });
 
 for (const config of everyTransportConfig("http://127.0.0.1:0")) {
-  const name = createMasterDataTransport(config).describe.replace(/ to .*$/, "");
+  const probe = createWireTransport(config);
+  const name = probe.describe.replace(/ to .*$/, "");
+  probe.close();
   const http2 = config.httpVersion === "2";
   for (const peerName of peersFor(config)) {
     describe(`${name} → ${peers[peerName].label}`, () => {
-      let transport: MasterDataTransport;
+      let transport: ReturnType<typeof createWireTransport>;
       let client: Client<typeof TestService>;
       let unimplemented: Client<typeof UnimplementedService>;
       beforeAll(async () => {
         const { baseUrl } = await peer(peerName);
-        transport = createMasterDataTransport({ ...config, url: baseUrl });
+        transport = createWireTransport({ ...config, url: baseUrl });
         client = createClient(TestService, transport.transport);
         unimplemented = createClient(UnimplementedService, transport.transport);
       }, 60_000);

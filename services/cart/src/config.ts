@@ -1,5 +1,10 @@
 import { createEnvReader, type Env, readMongoSettings, readServerSettings, type ServerSettings } from "@pos/common";
-import { checkTransportConfig, type MasterDataTransportConfig } from "./master-data/transport.js";
+import {
+  type ClientKind,
+  checkTransportConfig,
+  clientKinds,
+  type MasterDataTransportConfig,
+} from "./master-data/transport.js";
 
 export interface CartConfig extends ServerSettings {
   masterData: MasterDataTransportConfig & {
@@ -29,6 +34,7 @@ export function readCartConfig(env: Env): CartConfig {
       protocol: r.oneOf("MASTER_DATA_PROTOCOL", "grpc", ["connect", "grpc", "grpc-web"]),
       httpVersion: r.oneOf("MASTER_DATA_HTTP_VERSION", "2", ["1.1", "2"]),
       format: r.oneOf("MASTER_DATA_FORMAT", "binary", ["binary", "json"]),
+      client: r.oneOf<ClientKind>("MASTER_DATA_CLIENT", "fast", clientKinds),
       timeoutMs: r.int("MASTER_DATA_TIMEOUT_MS", 3000, 10, 120_000),
       retryAttempts: r.int("MASTER_DATA_RETRY_ATTEMPTS", 3, 1, 10),
       breakerFailures: r.int("MASTER_DATA_BREAKER_FAILURES", 5, 1, 1000),

@@ -10,6 +10,7 @@ export {
 } from "./master-data/item-client.js";
 export {
   createMasterDataTransport,
+  createWireTransport,
   everyTransportConfig,
   type MasterDataTransport,
   type MasterDataTransportConfig,

@@ -1,7 +1,7 @@
 import type { ServerSettings } from "@pos/common";
 import type { CartConfig } from "./config.js";
 import { createItemClient, type ItemClient } from "./master-data/item-client.js";
-import { createMasterDataTransport } from "./master-data/transport.js";
+import { createMasterDataTransport, type MasterDataTransportOptions } from "./master-data/transport.js";
 import type { CartStore } from "./store/cart-store.js";
 import { createMemoryCartStore } from "./store/memory-cart-store.js";
 import { createMemoryTransactionLog } from "./store/memory-transaction-log.js";
@@ -18,20 +18,28 @@ export interface CartDependencies {
   close(): Promise<void>;
 }
 
+/** What the dependencies report as it happens, e.g. to the service's log. */
+export interface CartEvents {
+  onBreakerStateChange?: MasterDataTransportOptions["onBreakerStateChange"];
+}
+
 /**
  * Builds what the cart service talks to, ONCE per process: one transport (one
  * HTTP/2 session or one keep-alive agent), one item client (so one breaker, one
  * retry budget, one cache), one cart store, one transaction log.
  */
-export async function openCartDependencies(config: Omit<CartConfig, keyof ServerSettings>): Promise<CartDependencies> {
+export async function openCartDependencies(
+  config: Omit<CartConfig, keyof ServerSettings>,
+  events: CartEvents = {},
+): Promise<CartDependencies> {
   const md = config.masterData;
-  const transport = createMasterDataTransport(md);
-  const items = createItemClient(transport.transport, {
+  const transport = createMasterDataTransport(md, {
     timeoutMs: md.timeoutMs,
     retry: { maxAttempts: md.retryAttempts },
     breaker: { name: "master-data", failureThreshold: md.breakerFailures, openMs: md.breakerOpenMs },
-    cache: { ttlMs: md.cacheTtlMs, maxEntries: md.cacheMaxEntries },
+    onBreakerStateChange: events.onBreakerStateChange,
   });
+  const items = createItemClient(transport, { cache: { ttlMs: md.cacheTtlMs, maxEntries: md.cacheMaxEntries } });
   const opened: { close(): Promise<void> | void }[] = [transport];
   try {
     const carts =

@@ -28,6 +28,7 @@ describe("cart process (src/main.ts)", () => {
       MASTER_DATA_PROTOCOL: "grpc-web",
       MASTER_DATA_HTTP_VERSION: "1.1",
       MASTER_DATA_FORMAT: "json",
+      MASTER_DATA_CLIENT: "connect-node",
     });
     const port = await p.port();
     const client = createClient(
@@ -45,7 +46,7 @@ describe("cart process (src/main.ts)", () => {
       items: [{ itemCode: "ITEM0042", quantity: 2 }],
     });
     expect(added?.lines[0]?.itemCode).toBe("ITEM0042");
-    const mentions = p.output().match(/grpc-web over HTTP\/1\.1 \(json\)/g) ?? [];
+    const mentions = p.output().match(/grpc-web over HTTP\/1\.1 \(json, connect-node client\)/g) ?? [];
     expect(mentions.length).toBeGreaterThanOrEqual(1);
     expect(p.output().match(/cart dependencies ready/g)).toHaveLength(1);
     expect(await p.stop()).toBe(0);

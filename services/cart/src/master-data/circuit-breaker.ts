@@ -1,4 +1,4 @@
-import { Code, ConnectError } from "@connectrpc/connect";
+import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 
 export type BreakerState = "closed" | "open" | "half-open";
 
@@ -171,4 +171,13 @@ function shortReason(err: unknown): string {
   const e = ConnectError.from(err);
   const text = e.rawMessage.split("\n", 1)[0] ?? "";
   return `${Code[e.code]}: ${text.length > 80 ? `${text.slice(0, 77)}...` : text}`;
+}
+
+/**
+ * Every attempt passes the breaker: it fails fast while open and counts each outcome with
+ * `classify` (by default classifyByCode). Put it inside the retry interceptor, so that each
+ * retry counts, and outside the deadline interceptor, so that it sees each attempt's timeout.
+ */
+export function createBreakerInterceptor(breaker: CircuitBreaker, classify?: (err: unknown) => Outcome): Interceptor {
+  return (next) => (req) => breaker.run(() => next(req), classify);
 }

@@ -17,12 +17,18 @@ import { type RunningMasterData, startMasterData } from "@pos/master-data/testin
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { createItemClient, type ItemClientOptions } from "./item-client.js";
-import { createMasterDataTransport, type MasterDataTransport, type MasterDataTransportConfig } from "./transport.js";
+import {
+  clientKinds,
+  createMasterDataTransport,
+  type MasterDataTransport,
+  type MasterDataTransportConfig,
+  type MasterDataTransportOptions,
+} from "./transport.js";
 
 type Wire = Omit<MasterDataTransportConfig, "url">;
 
 /** The five transports cart may be configured with, and what master-data must see for each. */
-const wires: { wire: Wire; httpVersion: string; contentType: RegExp }[] = [
+const protocolWires: { wire: Wire; httpVersion: string; contentType: RegExp }[] = [
   {
     wire: { protocol: "connect", httpVersion: "1.1", format: "json" },
     httpVersion: "1.1",
@@ -50,17 +56,23 @@ const wires: { wire: Wire; httpVersion: string; contentType: RegExp }[] = [
   },
 ];
 
+/** Every wire with each client (ours and connect-node's): the same results, the same bytes on the wire. */
+const wires = clientKinds.flatMap((client) => protocolWires.map((w) => ({ ...w, wire: { ...w.wire, client } })));
+
 const scope = { tenantId: demo.tenantId, storeCode: demo.storeCode, terminalId: "R01" };
 const batchPath = "/pos.masterdata.v1.ItemService/BatchGetItemDetails";
 const taxesPath = "/pos.masterdata.v1.ItemService/ListTaxes";
 // Quick backoffs: these tests are about what is sent, not how long we wait.
-const fast: ItemClientOptions = { retry: { baseDelayMs: 5, maxDelayMs: 20 } };
+const fast: MasterDataTransportOptions = { retry: { baseDelayMs: 5, maxDelayMs: 20 } };
 
 const opened: MasterDataTransport[] = [];
-function transportTo(baseUrl: string, wire: Wire): MasterDataTransport {
-  const t = createMasterDataTransport({ url: baseUrl, ...wire });
+function transportTo(baseUrl: string, wire: Wire, options: MasterDataTransportOptions = {}): MasterDataTransport {
+  const t = createMasterDataTransport({ url: baseUrl, ...wire }, options);
   opened.push(t);
   return t;
+}
+function clientOver(baseUrl: string, wire: Wire, options: ItemClientOptions & MasterDataTransportOptions = {}) {
+  return createItemClient(transportTo(baseUrl, wire, options), options);
 }
 afterEach(() => {
   for (const t of opened.splice(0)) t.close();
@@ -149,12 +161,12 @@ describe("item client over a real master-data", () => {
   });
 
   describe.each(wires)(
-    "$wire.protocol over HTTP/$wire.httpVersion ($wire.format)",
+    "$wire.protocol over HTTP/$wire.httpVersion ($wire.format), $wire.client client",
     ({ wire, httpVersion, contentType }) => {
       it("gets the catalogue's items in ONE BatchGetItemDetails, unknown codes in notFound", async () => {
         const codes = [demoItemCode(1), demoItemCode(2), "NO-SUCH-ITEM", demoItemCode(9_999)];
         const expected = await md.store.getItems(scope.tenantId, scope.storeCode, codes);
-        const client = createItemClient(transportTo(md.baseUrl, wire).transport, fast);
+        const client = clientOver(md.baseUrl, wire, fast);
         const before = md.seen.length;
 
         const got = await client.getItems(scope, codes);
@@ -175,13 +187,13 @@ describe("item client over a real master-data", () => {
       });
 
       it("gets the tax master", async () => {
-        const client = createItemClient(transportTo(md.baseUrl, wire).transport, fast);
+        const client = clientOver(md.baseUrl, wire, fast);
         const taxes = await client.getTaxes(scope.tenantId);
         expect(taxes.map((t) => toJson(TaxSchema, t))).toEqual(listTaxes().map((t) => toJson(TaxSchema, t)));
       });
 
       it("passes NotFound for an unknown tenant through, with one request and master-data's message", async () => {
-        const client = createItemClient(transportTo(md.baseUrl, wire).transport, fast);
+        const client = clientOver(md.baseUrl, wire, fast);
         const before = md.seen.length;
         const err = await errorOf(client.getItems({ ...scope, tenantId: "T9999" }, [demoItemCode(1)]));
         expect(err.code).toBe(Code.NotFound);
@@ -196,7 +208,7 @@ describe("item client over a real master-data", () => {
     const wire: Wire = { protocol: "connect", httpVersion: "2", format: "binary" };
 
     it("splits more than 500 codes into chunks of 500", async () => {
-      const client = createItemClient(transportTo(md.baseUrl, wire).transport, fast);
+      const client = clientOver(md.baseUrl, wire, fast);
       const codes = Array.from({ length: 1_200 }, (_, i) => demoItemCode(i));
       const before = requestsTo(md.seen, batchPath).length;
       const got = await client.getItems(scope, codes);
@@ -207,7 +219,7 @@ describe("item client over a real master-data", () => {
     });
 
     it("coalesces 10 concurrent lookups of the same code into one request", async () => {
-      const client = createItemClient(transportTo(md.baseUrl, wire).transport, fast);
+      const client = clientOver(md.baseUrl, wire, fast);
       const before = requestsTo(md.seen, batchPath).length;
       const results = await Promise.all(Array.from({ length: 10 }, () => client.getItems(scope, [demoItemCode(42)])));
       expect(requestsTo(md.seen, batchPath).length - before).toBe(1);
@@ -216,7 +228,7 @@ describe("item client over a real master-data", () => {
     });
 
     it("coalesces a code not found in the catalogue too", async () => {
-      const client = createItemClient(transportTo(md.baseUrl, wire).transport, fast);
+      const client = clientOver(md.baseUrl, wire, fast);
       const before = requestsTo(md.seen, batchPath).length;
       const results = await Promise.all(Array.from({ length: 5 }, () => client.getItems(scope, ["GHOST"])));
       expect(results.map((r) => r.notFound)).toEqual(Array.from({ length: 5 }, () => ["GHOST"]));
@@ -224,7 +236,7 @@ describe("item client over a real master-data", () => {
     });
 
     it("answers cached items without the network; only the missing codes go out", async () => {
-      const client = createItemClient(transportTo(md.baseUrl, wire).transport, fast);
+      const client = clientOver(md.baseUrl, wire, fast);
       await client.getItems(scope, [demoItemCode(7), demoItemCode(8)]);
       const before = requestsTo(md.seen, batchPath).length;
 
@@ -238,7 +250,7 @@ describe("item client over a real master-data", () => {
     });
 
     it("does not cache unknown codes, and keys the cache by store", async () => {
-      const client = createItemClient(transportTo(md.baseUrl, wire).transport, fast);
+      const client = clientOver(md.baseUrl, wire, fast);
       await client.getItems(scope, ["GHOST", demoItemCode(3)]);
       const before = requestsTo(md.seen, batchPath).length;
       expect((await client.getItems(scope, ["GHOST"])).notFound).toEqual(["GHOST"]);
@@ -248,7 +260,7 @@ describe("item client over a real master-data", () => {
 
     it("expires cached items after the TTL", async () => {
       let clock = 1_000_000;
-      const client = createItemClient(transportTo(md.baseUrl, wire).transport, {
+      const client = clientOver(md.baseUrl, wire, {
         ...fast,
         now: () => clock,
         cache: { ttlMs: 30_000 },
@@ -264,7 +276,7 @@ describe("item client over a real master-data", () => {
     });
 
     it("caches and coalesces the tax master per tenant", async () => {
-      const client = createItemClient(transportTo(md.baseUrl, wire).transport, fast);
+      const client = clientOver(md.baseUrl, wire, fast);
       const before = requestsTo(md.seen, taxesPath).length;
       const all = await Promise.all(Array.from({ length: 5 }, () => client.getTaxes(scope.tenantId)));
       await client.getTaxes(scope.tenantId);
@@ -273,7 +285,7 @@ describe("item client over a real master-data", () => {
     });
 
     it("records the latency of calls it made", async () => {
-      const client = createItemClient(transportTo(md.baseUrl, wire).transport, fast);
+      const client = clientOver(md.baseUrl, wire, fast);
       for (let i = 0; i < 5; i++) await client.getItems(scope, [demoItemCode(100 + i)]);
       const { latency } = client.stats();
       expect(latency.count).toBe(5);
@@ -303,7 +315,7 @@ describe("item client when master-data's store fails", () => {
   const wire: Wire = { protocol: "grpc", httpVersion: "2", format: "binary" };
 
   it("retries Unavailable (3 attempts reach master-data), then reports it as Unavailable", async () => {
-    const client = createItemClient(transportTo(md.baseUrl, wire).transport, fast);
+    const client = clientOver(md.baseUrl, wire, fast);
     store.state.down = true;
     const before = requestsTo(md.seen, batchPath).length;
     const err = await errorOf(client.getItems(scope, [demoItemCode(1)]));
@@ -317,7 +329,7 @@ describe("item client when master-data's store fails", () => {
   });
 
   it("retries an attempt that ran out of its own time, and calls it Unavailable", async () => {
-    const client = createItemClient(transportTo(md.baseUrl, wire).transport, { ...fast, timeoutMs: 50 });
+    const client = clientOver(md.baseUrl, wire, { ...fast, timeoutMs: 50 });
     store.state.delayMs = 300;
     const before = requestsTo(md.seen, batchPath).length;
     const err = await errorOf(client.getItems(scope, [demoItemCode(2)]));
@@ -327,7 +339,7 @@ describe("item client when master-data's store fails", () => {
   });
 
   it("keeps the caller's own deadline as DeadlineExceeded: no retry, no breaker failure", async () => {
-    const client = createItemClient(transportTo(md.baseUrl, wire).transport, {
+    const client = clientOver(md.baseUrl, wire, {
       ...fast,
       breaker: { failureThreshold: 1 },
     });
@@ -340,7 +352,7 @@ describe("item client when master-data's store fails", () => {
   });
 
   it("stops at once when the caller aborts", async () => {
-    const client = createItemClient(transportTo(md.baseUrl, wire).transport, fast);
+    const client = clientOver(md.baseUrl, wire, fast);
     store.state.delayMs = 300;
     const ac = new AbortController();
     const before = requestsTo(md.seen, batchPath).length;
@@ -357,7 +369,7 @@ describe("item client when master-data's store fails", () => {
   });
 
   it("a caller joined to an aborted caller's fetch fetches for itself", async () => {
-    const client = createItemClient(transportTo(md.baseUrl, wire).transport, fast);
+    const client = clientOver(md.baseUrl, wire, fast);
     store.state.delayMs = 100;
     const ac = new AbortController();
     const first = client.getItems(scope, [demoItemCode(5)], { signal: ac.signal });
@@ -369,7 +381,7 @@ describe("item client when master-data's store fails", () => {
   });
 
   it("stops retrying once the shared retry budget is spent", async () => {
-    const client = createItemClient(transportTo(md.baseUrl, wire).transport, {
+    const client = clientOver(md.baseUrl, wire, {
       ...fast,
       breaker: { failureThreshold: 1_000 },
     });
@@ -406,7 +418,7 @@ describe("deadline propagation", () => {
     [{ protocol: "grpc", httpVersion: "2", format: "binary" } as Wire, "grpc"],
     [{ protocol: "grpc-web", httpVersion: "1.1", format: "binary" } as Wire, "grpc"],
   ] as const)("%s: a caller's shorter deadline reaches master-data; otherwise the client's", async (wire, header) => {
-    const client = createItemClient(transportTo(baseUrl, wire).transport, { ...fast, timeoutMs: 3_000 });
+    const client = clientOver(baseUrl, wire, { ...fast, timeoutMs: 3_000 });
     timeouts.length = 0;
     await client.getItems(scope, [demoItemCode(1)], { timeoutMs: 800 });
     await client.getItems(scope, [demoItemCode(2)], { timeoutMs: 10_000 });
@@ -435,7 +447,7 @@ describe.each([
     const md = await startMasterData();
     let restarted: FastifyInstance | undefined;
     try {
-      const client = createItemClient(transportTo(md.baseUrl, wire).transport, {
+      const client = clientOver(md.baseUrl, wire, {
         ...fast,
         breaker: { failureThreshold: 5, openMs: 300 },
       });

@@ -1,17 +1,11 @@
-import { Code, ConnectError, createClient, type Transport } from "@connectrpc/connect";
+import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import type { Item } from "@pos/gen/pos/masterdata/v1/item_pb.js";
 import { ItemService } from "@pos/gen/pos/masterdata/v1/item_service_pb.js";
 import type { Tax } from "@pos/gen/pos/masterdata/v1/tax_pb.js";
-import {
-  type BreakerState,
-  type CircuitBreakerOptions,
-  classifyByCode,
-  createCircuitBreaker,
-  isCircuitOpenError,
-} from "./circuit-breaker.js";
+import { callContext, isCallerDeadlineError } from "./deadline.js";
 import { createItemCache, type ItemCacheOptions, itemKey } from "./item-cache.js";
-import { createLatencyHistogram, type LatencySummary } from "./latency-histogram.js";
-import { createRetrier, type RetryOptions } from "./retry.js";
+import type { ResilienceStats } from "./resilience.js";
+import type { MasterDataTransport } from "./transport.js";
 
 /** Who asks: items are priced per store, and master-data logs the terminal. */
 export interface ItemScope {
@@ -33,25 +27,14 @@ export interface ItemLookup {
   notFound: string[];
 }
 
-export interface ItemClientStats {
-  /** RPCs started (one per BatchGetItemDetails chunk or ListTaxes), retries not included. */
-  calls: number;
-  /** Extra attempts sent by the retrier. */
-  retries: number;
+/** What the repository did about items, plus the resilience stats of the transport underneath. */
+export interface ItemClientStats extends ResilienceStats {
   /** Item codes and tax lists answered from the cache. */
   cacheHits: number;
   /** Item codes and tax lists not in the cache (fetched or joined to an in-flight fetch). */
   cacheMisses: number;
   /** Lookups that joined another caller's in-flight fetch instead of sending their own. */
   coalesced: number;
-  breaker: BreakerState;
-  /** Times the breaker opened, and calls it failed fast. */
-  breakerOpened: number;
-  breakerRejected: number;
-  /** Tokens left in the retry budget (retries stop at half). */
-  retryTokens: number;
-  /** Latency of every attempt that reached the network, as seen from cart. */
-  latency: LatencySummary;
 }
 
 export interface ItemClient {
@@ -61,10 +44,6 @@ export interface ItemClient {
 }
 
 export interface ItemClientOptions {
-  /** Longest a single attempt may take (MASTER_DATA_TIMEOUT_MS); a caller's shorter deadline wins. */
-  timeoutMs?: number;
-  retry?: RetryOptions;
-  breaker?: CircuitBreakerOptions;
   /** The item cache (TTL 30 s, 10,000 entries by default). */
   cache?: ItemCacheOptions;
   /** How long a tenant's tax list is reused. */
@@ -74,27 +53,24 @@ export interface ItemClientOptions {
   now?: () => number;
 }
 
-const defaults = { timeoutMs: 3_000, taxTtlMs: 5 * 60_000, batchSize: 500 };
+const defaults = { taxTtlMs: 5 * 60_000, batchSize: 500 };
 
 /** Errors caused by the caller that owned a shared fetch; someone who joined that fetch tries again. */
 const ownerLeft = new WeakSet<ConnectError>();
 
 /**
- * THE master-data repository: one generated client, whichever protocol the transport speaks.
- * Cache → coalescing → one batch call per chunk → retry → breaker → network. Create it once per
- * process: the breaker, the retry budget and the cache only work when shared by all calls.
+ * THE master-data repository: one generated client, whichever protocol and client the transport
+ * uses. It knows items: cache → coalescing → one batch call per chunk. Deadlines, retries, the
+ * breaker and error mapping are interceptors on the transport (transport.ts). Create it once per
+ * process: the cache and coalescing only work when shared by all calls.
  */
-export function createItemClient(transport: Transport, options: ItemClientOptions = {}): ItemClient {
+export function createItemClient(masterData: MasterDataTransport, options: ItemClientOptions = {}): ItemClient {
   const now = options.now ?? Date.now;
-  const timeoutMs = options.timeoutMs ?? defaults.timeoutMs;
   const batchSize = options.batchSize ?? defaults.batchSize;
-  if (!(timeoutMs > 0)) throw new RangeError(`master-data timeoutMs must be > 0, got ${timeoutMs}`);
   if (!Number.isInteger(batchSize) || batchSize < 1) {
     throw new RangeError(`master-data batchSize must be an integer >= 1, got ${batchSize}`);
   }
-  const client = createClient(ItemService, transport);
-  const retrier = createRetrier({ now, ...options.retry });
-  const breaker = createCircuitBreaker({ name: "master-data", now, ...options.breaker });
+  const client = createClient(ItemService, masterData.transport);
   const items = createItemCache<Item>({ now, ...options.cache });
   const taxes = createItemCache<readonly Tax[]>({
     now,
@@ -103,64 +79,19 @@ export function createItemClient(transport: Transport, options: ItemClientOption
   });
   const itemsInFlight = new Map<string, Promise<Item | undefined>>();
   const taxesInFlight = new Map<string, Promise<readonly Tax[]>>();
-  const latency = createLatencyHistogram();
-  const counters = { calls: 0, retries: 0, cacheHits: 0, cacheMisses: 0, coalesced: 0 };
+  const counters = { cacheHits: 0, cacheMisses: 0, coalesced: 0 };
 
-  /** One RPC with timeout, retries and the breaker; errors leave it mapped for cart's callers. */
+  /** The caller's signal and deadline for the interceptors; errors of a caller that left are marked for joiners. */
   async function invoke<T>(
-    send: (options: { signal?: AbortSignal | undefined; timeoutMs: number }) => Promise<T>,
+    send: (options: { signal?: AbortSignal | undefined; contextValues: ReturnType<typeof callContext> }) => Promise<T>,
     call: CallOptions,
   ): Promise<T> {
-    counters.calls++;
-    const deadline = call.timeoutMs === undefined ? undefined : now() + call.timeoutMs;
-    // Whether the last attempt's timeout was the caller's remaining time rather than ours.
-    let callerBound = false;
-    const isCallerDeadline = (err: ConnectError): boolean => callerBound && err.code === Code.DeadlineExceeded;
     try {
-      return await retrier.run(
-        () => {
-          const remaining = deadline === undefined ? Infinity : deadline - now();
-          callerBound = remaining <= timeoutMs;
-          if (remaining <= 0) {
-            return Promise.reject(new ConnectError("deadline of the caller passed", Code.DeadlineExceeded));
-          }
-          return breaker.run(
-            async () => {
-              const started = performance.now();
-              try {
-                return await send({ signal: call.signal, timeoutMs: Math.min(timeoutMs, remaining) });
-              } finally {
-                latency.record(performance.now() - started);
-              }
-            },
-            // Running out of the caller's time says nothing about master-data's health.
-            (e) => (isCallerDeadline(ConnectError.from(e)) ? "ignore" : classifyByCode(e)),
-          );
-        },
-        {
-          idempotent: true,
-          signal: call.signal,
-          deadline,
-          isFinal: (err) => isCircuitOpenError(err) || isCallerDeadline(err),
-          onRetry: () => counters.retries++,
-        },
-      );
+      return await send({ signal: call.signal, contextValues: callContext(call.timeoutMs) });
     } catch (e) {
       const err = ConnectError.from(e);
-      if (call.signal?.aborted) {
-        const reason = ConnectError.from(call.signal.reason);
-        throw callerLeft(
-          reason.code === Code.DeadlineExceeded ? Code.DeadlineExceeded : Code.Canceled,
-          `master-data call abandoned: the caller went away (${reason.rawMessage})`,
-        );
-      }
-      if (isCallerDeadline(err)) {
-        throw callerLeft(
-          Code.DeadlineExceeded,
-          `master-data did not answer within the caller's deadline (${call.timeoutMs} ms)`,
-        );
-      }
-      throw toClientError(err, timeoutMs);
+      if (call.signal?.aborted || isCallerDeadlineError(err)) ownerLeft.add(err);
+      throw err;
     }
   }
 
@@ -273,24 +204,8 @@ export function createItemClient(transport: Transport, options: ItemClientOption
     getTaxes(tenantId, call = {}) {
       return fetchTaxes(tenantId, call, true);
     },
-    stats() {
-      const b = breaker.snapshot();
-      return {
-        ...counters,
-        breaker: b.state,
-        breakerOpened: b.opened,
-        breakerRejected: b.rejected,
-        retryTokens: retrier.budget.tokens(),
-        latency: latency.summary(),
-      };
-    },
+    stats: () => ({ ...masterData.stats(), ...counters }),
   };
-}
-
-function callerLeft(code: Code, message: string): ConnectError {
-  const err = new ConnectError(message, code);
-  ownerLeft.add(err);
-  return err;
 }
 
 /**
@@ -329,27 +244,4 @@ function join<T>(pending: Promise<T>, call: CallOptions, mayRejoin: boolean, aga
       (e: unknown) => finish(() => reject(e)),
     );
   });
-}
-
-/** Maps once, at the edge of the client: callers see NotFound, Unavailable or Internal, never transport text. */
-function toClientError(err: ConnectError, timeoutMs: number): ConnectError {
-  if (isCircuitOpenError(err)) return err;
-  switch (err.code) {
-    case Code.NotFound:
-      return new ConnectError(err.rawMessage, Code.NotFound);
-    case Code.DeadlineExceeded:
-      return new ConnectError(`master-data unavailable: no answer within ${timeoutMs} ms`, Code.Unavailable);
-    case Code.Unavailable:
-      return new ConnectError(`master-data unavailable: ${firstLine(err.rawMessage)}`, Code.Unavailable);
-    case Code.Canceled:
-      // Not our caller's doing (that is handled before): the stream was reset, e.g. by a closing server.
-      return new ConnectError("master-data unavailable: the call was canceled by the server", Code.Unavailable);
-    default:
-      return new ConnectError(`master-data call failed (${Code[err.code]})`, Code.Internal);
-  }
-}
-
-function firstLine(text: string): string {
-  const line = text.split("\n", 1)[0] ?? "";
-  return line.length > 120 ? `${line.slice(0, 117)}...` : line;
 }

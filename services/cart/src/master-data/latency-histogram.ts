@@ -1,3 +1,5 @@
+import type { Interceptor } from "@connectrpc/connect";
+
 /**
  * Call latency as a fixed-bucket histogram: constant memory however many calls the bench
  * makes, and quantiles good to one bucket (bounds grow by 10 %, so ±10 %).
@@ -76,4 +78,16 @@ function bucketOf(ms: number): number {
     else lo = mid + 1;
   }
   return lo;
+}
+
+/** Records how long each attempt that reached the transport took, failures included. */
+export function createLatencyInterceptor(histogram: LatencyHistogram): Interceptor {
+  return (next) => async (req) => {
+    const started = performance.now();
+    try {
+      return await next(req);
+    } finally {
+      histogram.record(performance.now() - started);
+    }
+  };
 }

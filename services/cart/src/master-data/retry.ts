@@ -1,4 +1,6 @@
-import { Code, ConnectError } from "@connectrpc/connect";
+import { MethodOptions_IdempotencyLevel } from "@bufbuild/protobuf/wkt";
+import { Code, ConnectError, type Interceptor, type StreamRequest, type UnaryRequest } from "@connectrpc/connect";
+import { callerDeadline } from "./deadline.js";
 
 /**
  * Process-wide retry throttling in the spirit of gRPC's (A6 "retry throttling"):
@@ -152,4 +154,35 @@ export function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> 
     }, ms);
     signal?.addEventListener("abort", onAbort, { once: true });
   });
+}
+
+/** Unary calls whose method says it has no side effects (or is idempotent) may repeat a timed-out attempt. */
+function isIdempotentMethod(req: UnaryRequest | StreamRequest): boolean {
+  const level = req.method.idempotency;
+  return (
+    level === MethodOptions_IdempotencyLevel.NO_SIDE_EFFECTS || level === MethodOptions_IdempotencyLevel.IDEMPOTENT
+  );
+}
+
+export interface RetryInterceptorOptions {
+  /** Errors that look retryable by code but must not be (a breaker failing fast, the caller's deadline). */
+  isFinal?: (err: ConnectError) => boolean;
+  onRetry?: RetryCall["onRetry"];
+}
+
+/**
+ * Runs each unary call through the retrier: the caller's signal stops it, the caller's deadline
+ * (context value `callerDeadline`) bounds it, the shared budget throttles it. Streams pass through.
+ */
+export function createRetryInterceptor(retrier: Retrier, options: RetryInterceptorOptions = {}): Interceptor {
+  return (next) => (req) => {
+    if (req.stream) return next(req);
+    return retrier.run(() => next(req), {
+      idempotent: isIdempotentMethod(req),
+      signal: req.signal,
+      deadline: req.contextValues.get(callerDeadline),
+      isFinal: options.isFinal,
+      onRetry: options.onRetry,
+    });
+  };
 }

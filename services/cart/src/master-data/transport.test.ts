@@ -24,8 +24,20 @@ describe("master-data transport config", () => {
   ] as const)("accepts %s over HTTP/%s (%s)", (protocol, httpVersion, format) => {
     expect(checkTransportConfig({ ...good, protocol, httpVersion, format })).toEqual([]);
     const t = createMasterDataTransport({ ...good, protocol, httpVersion, format });
-    expect(t.describe).toBe(`${protocol} over HTTP/${httpVersion} (${format}) to http://127.0.0.1:8002`);
+    expect(t.describe).toBe(`${protocol} over HTTP/${httpVersion} (${format}, fast client) to http://127.0.0.1:8002`);
     t.close();
+  });
+
+  it.each(["fast", "connect-node"] as const)("builds the %s client", (client) => {
+    const t = createMasterDataTransport({ ...good, client });
+    expect(t.describe).toBe(`grpc over HTTP/2 (binary, ${client} client) to http://127.0.0.1:8002`);
+    t.close();
+  });
+
+  it("rejects an unknown client", () => {
+    expect(checkTransportConfig({ ...good, client: "undici" } as unknown as MasterDataTransportConfig)).toEqual([
+      expect.stringMatching(/client must be one of fast, connect-node, got "undici"/),
+    ]);
   });
 
   it("rejects gRPC over HTTP/1.1 at start-up with a clear error", () => {
@@ -53,10 +65,11 @@ describe("master-data transport config", () => {
 
   it("lists every config it can build, and only those (what the interop suites iterate)", () => {
     const all = everyTransportConfig("http://127.0.0.1:8002");
-    const names = all.map((c) => `${c.protocol}/${c.httpVersion}/${c.format}`);
+    const names = all.map((c) => `${c.protocol}/${c.httpVersion}/${c.format}/${c.client}`);
     expect(new Set(names).size).toBe(names.length);
-    expect(names).toHaveLength(10);
-    expect(names).not.toContain("grpc/1.1/binary");
+    // 3 protocols × 2 HTTP versions × 2 formats × 2 clients, less gRPC over HTTP/1.1.
+    expect(names).toHaveLength(20);
+    expect(names).not.toContain("grpc/1.1/binary/fast");
     for (const config of all) expect(checkTransportConfig(config)).toEqual([]);
   });
 });

@@ -1,6 +1,6 @@
 import http from "node:http";
 import https from "node:https";
-import type { Transport } from "@connectrpc/connect";
+import type { Interceptor, Transport } from "@connectrpc/connect";
 import {
   createConnectTransport,
   createGrpcTransport,
@@ -8,14 +8,20 @@ import {
   Http2SessionManager,
 } from "@connectrpc/connect-node";
 import { createDeadlineResetInterceptor } from "./deadline-reset.js";
+import { createFastTransport, timeoutHeaderOf } from "./fast-transport.js";
+import { createHttp1Sender, createHttp2Sender } from "./http-senders.js";
+import { createResilience, type ResilienceOptions, type ResilienceStats } from "./resilience.js";
 
 export const protocols = ["connect", "grpc", "grpc-web"] as const;
 export const httpVersions = ["1.1", "2"] as const;
 export const formats = ["binary", "json"] as const;
+/** Whose client code sends the bytes: our lean unary transport, or connect-node's transports. */
+export const clientKinds = ["fast", "connect-node"] as const;
 
 export type MasterDataProtocol = (typeof protocols)[number];
 export type HttpVersion = (typeof httpVersions)[number];
 export type WireFormat = (typeof formats)[number];
+export type ClientKind = (typeof clientKinds)[number];
 
 export interface MasterDataTransportConfig {
   /** Base URL of master-data, e.g. http://127.0.0.1:8002 */
@@ -23,6 +29,8 @@ export interface MasterDataTransportConfig {
   protocol: MasterDataProtocol;
   httpVersion: HttpVersion;
   format: WireFormat;
+  /** Default "fast" (measured: bench/README.md, "cart → master-data client"). */
+  client?: ClientKind;
 }
 
 /** Connection tuning; the defaults suit one cart process talking to one master-data. */
@@ -35,10 +43,18 @@ export interface ConnectionOptions {
   pingTimeoutMs?: number;
   /** HTTP/2: close the session after this long without a call. */
   idleConnectionTimeoutMs?: number;
+  /** Largest response message accepted; larger → resource_exhausted. */
+  readMaxBytes?: number;
+}
+
+export interface MasterDataTransportOptions extends ResilienceOptions {
+  connection?: ConnectionOptions;
 }
 
 export interface MasterDataTransport {
+  /** With the resilience interceptors (error mapping, retry, breaker, deadline, latency) composed on it. */
   transport: Transport;
+  stats(): ResilienceStats;
   /** One line for the start-up log, e.g. "grpc over HTTP/2 (binary) to http://127.0.0.1:8002". */
   describe: string;
   /** Closes the connections; the transport must not be used afterwards. */
@@ -50,6 +66,7 @@ const connectionDefaults = {
   pingIntervalMs: 30_000,
   pingTimeoutMs: 10_000,
   idleConnectionTimeoutMs: 5 * 60_000,
+  readMaxBytes: 16 * 1024 * 1024,
 } satisfies Required<ConnectionOptions>;
 
 /**
@@ -76,6 +93,9 @@ export function checkTransportConfig(config: MasterDataTransportConfig): string[
   if (!includes(formats, config.format)) {
     problems.push(`master-data format must be one of ${formats.join(", ")}, got "${config.format}"`);
   }
+  if (config.client !== undefined && !includes(clientKinds, config.client)) {
+    problems.push(`master-data client must be one of ${clientKinds.join(", ")}, got "${config.client}"`);
+  }
   if (config.protocol === "grpc" && config.httpVersion === "1.1") {
     problems.push(
       "master-data protocol grpc needs HTTP/2 (gRPC uses HTTP/2 trailers): set the HTTP version to 2, or use connect or grpc-web over HTTP/1.1",
@@ -85,23 +105,72 @@ export function checkTransportConfig(config: MasterDataTransportConfig): string[
 }
 
 /**
- * The ONE place in cart that knows protocols: config → Transport. Connections are made once,
- * here, and shared by every call: one HTTP/2 session, or one keep-alive agent for HTTP/1.1.
+ * The ONE place in cart that knows protocols: config → Transport, with the resilience
+ * interceptors composed on it (error mapping → retry → breaker → deadline → latency).
+ * Connections are made once, here, and shared by every call: one HTTP/2 session, or one
+ * keep-alive agent for HTTP/1.1.
  */
 export function createMasterDataTransport(
   config: MasterDataTransportConfig,
-  connection: ConnectionOptions = {},
+  options: MasterDataTransportOptions = {},
 ): MasterDataTransport {
+  const { connection, ...resilienceOptions } = options;
+  const resilience = createResilience(timeoutHeaderOf(config.protocol), resilienceOptions);
+  const wire = createWireTransport(config, { connection, interceptors: resilience.interceptors });
+  return { ...wire, stats: resilience.stats };
+}
+
+/**
+ * The protocol alone: config → Transport with only the given interceptors (no resilience, no
+ * error mapping), for tests and interop suites that check what the wire says.
+ */
+export function createWireTransport(
+  config: MasterDataTransportConfig,
+  options: { connection?: ConnectionOptions; interceptors?: Interceptor[] } = {},
+): { transport: Transport; describe: string; close(): void } {
   const problems = checkTransportConfig(config);
   if (problems.length > 0) {
     throw new Error(`invalid master-data transport config: ${problems.join("; ")}`);
   }
-  const tuning = { ...connectionDefaults, ...connection };
+  const tuning = { ...connectionDefaults, ...options.connection };
+  // Innermost, next to the wire: a server's reset at the deadline is the deadline (deadline-reset.ts).
+  const interceptors = [...(options.interceptors ?? []), createDeadlineResetInterceptor()];
   const baseUrl = config.url.replace(/\/+$/, "");
   const useBinaryFormat = config.format === "binary";
-  const describe = `${config.protocol} over HTTP/${config.httpVersion} (${config.format}) to ${baseUrl}`;
-  const interceptors = [createDeadlineResetInterceptor()];
+  const client = config.client ?? "fast";
+  const describe = `${config.protocol} over HTTP/${config.httpVersion} (${config.format}, ${client} client) to ${baseUrl}`;
+  const connectNode = createConnectNodeTransport(config, baseUrl, useBinaryFormat, tuning, interceptors);
+  if (client === "connect-node") return { transport: connectNode.transport, describe, close: connectNode.close };
+  const url = new URL(baseUrl);
+  const sender =
+    config.httpVersion === "2"
+      ? createHttp2Sender(url, tuning, tuning.readMaxBytes)
+      : createHttp1Sender(url, tuning.maxSockets, tuning.readMaxBytes);
+  const transport = createFastTransport({
+    protocol: config.protocol,
+    useBinaryFormat,
+    sender,
+    interceptors,
+    // Only streaming calls (none today) would open connect-node's connection.
+    streaming: connectNode.transport,
+  });
+  return {
+    transport,
+    describe,
+    close() {
+      sender.close();
+      connectNode.close();
+    },
+  };
+}
 
+function createConnectNodeTransport(
+  config: MasterDataTransportConfig,
+  baseUrl: string,
+  useBinaryFormat: boolean,
+  tuning: Required<ConnectionOptions>,
+  interceptors: Interceptor[],
+): { transport: Transport; close(): void } {
   if (config.httpVersion === "2") {
     // Ours, not the transport's implicit one, so that close() can end it.
     const sessionManager = new Http2SessionManager(baseUrl, {
@@ -109,22 +178,35 @@ export function createMasterDataTransport(
       pingTimeoutMs: tuning.pingTimeoutMs,
       idleConnectionTimeoutMs: tuning.idleConnectionTimeoutMs,
     });
-    const options = { baseUrl, httpVersion: "2" as const, useBinaryFormat, sessionManager, interceptors };
+    const options = {
+      baseUrl,
+      httpVersion: "2" as const,
+      useBinaryFormat,
+      sessionManager,
+      interceptors,
+      readMaxBytes: tuning.readMaxBytes,
+    };
     const transport =
       config.protocol === "grpc"
         ? createGrpcTransport(options)
         : config.protocol === "grpc-web"
           ? createGrpcWebTransport(options)
           : createConnectTransport(options);
-    return { transport, describe, close: () => sessionManager.abort() };
+    return { transport, close: () => sessionManager.abort() };
   }
-
   const agentOptions = { keepAlive: true, maxSockets: tuning.maxSockets };
   const agent = baseUrl.startsWith("https:") ? new https.Agent(agentOptions) : new http.Agent(agentOptions);
-  const options = { baseUrl, httpVersion: "1.1" as const, useBinaryFormat, nodeOptions: { agent }, interceptors };
+  const options = {
+    baseUrl,
+    httpVersion: "1.1" as const,
+    useBinaryFormat,
+    nodeOptions: { agent },
+    interceptors,
+    readMaxBytes: tuning.readMaxBytes,
+  };
   // checkTransportConfig has ruled out grpc over HTTP/1.1.
   const transport = config.protocol === "grpc-web" ? createGrpcWebTransport(options) : createConnectTransport(options);
-  return { transport, describe, close: () => agent.destroy() };
+  return { transport, close: () => agent.destroy() };
 }
 
 function includes<T extends string>(values: readonly T[], value: string): value is T {
@@ -135,7 +217,12 @@ function includes<T extends string>(values: readonly T[], value: string): value 
  * Every dimension of a transport config with its values. everyTransportConfig walks all of them,
  * so a dimension or value added here is covered by the interop suites (interop/test) at once.
  */
-export const transportDimensions = { protocol: protocols, httpVersion: httpVersions, format: formats } as const;
+export const transportDimensions = {
+  protocol: protocols,
+  httpVersion: httpVersions,
+  format: formats,
+  client: clientKinds,
+} as const;
 
 /** Every config this module can build for `url`: the product of the dimensions, invalid ones left out. */
 export function everyTransportConfig(url: string): MasterDataTransportConfig[] {

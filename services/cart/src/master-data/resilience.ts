@@ -1,0 +1,150 @@
+import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
+import {
+  type BreakerState,
+  type CircuitBreakerOptions,
+  classifyByCode,
+  createBreakerInterceptor,
+  createCircuitBreaker,
+  isCircuitOpenError,
+} from "./circuit-breaker.js";
+import { callerDeadlineError, createDeadlineInterceptor, isCallerDeadlineError } from "./deadline.js";
+import { createLatencyHistogram, createLatencyInterceptor, type LatencySummary } from "./latency-histogram.js";
+import { createRetrier, createRetryInterceptor, type RetryOptions } from "./retry.js";
+
+export interface ResilienceOptions {
+  /** Longest a single attempt may take (MASTER_DATA_TIMEOUT_MS); a caller's shorter deadline wins. */
+  timeoutMs?: number;
+  retry?: RetryOptions;
+  breaker?: CircuitBreakerOptions;
+  /** Told once per breaker state change, with the reason of the last failure that counted. */
+  onBreakerStateChange?: (change: { from: BreakerState; to: BreakerState; lastFailure: string | undefined }) => void;
+  now?: () => number;
+}
+
+export interface ResilienceStats {
+  /** Calls started (retries not included). */
+  calls: number;
+  /** Extra attempts sent by the retry interceptor. */
+  retries: number;
+  breaker: BreakerState;
+  /** Times the breaker opened, and calls it failed fast. */
+  breakerOpened: number;
+  breakerRejected: number;
+  /** Tokens left in the retry budget (retries stop at half). */
+  retryTokens: number;
+  /** Latency of every attempt that reached the network, as seen from cart. */
+  latency: LatencySummary;
+}
+
+export interface Resilience {
+  /** Outermost first: error mapping → retry → breaker → deadline → latency → the transport. */
+  interceptors: Interceptor[];
+  stats(): ResilienceStats;
+}
+
+const defaults = { timeoutMs: 3_000 };
+
+/**
+ * The client-side resilience of cart's calls to master-data, as Connect interceptors. Create it
+ * ONCE per process (transport.ts does): the breaker and the retry budget only work when every
+ * call shares them.
+ */
+export function createResilience(
+  timeoutHeader: { name: string; format(ms: number): string },
+  options: ResilienceOptions = {},
+): Resilience {
+  const now = options.now ?? Date.now;
+  const timeoutMs = options.timeoutMs ?? defaults.timeoutMs;
+  if (!(timeoutMs > 0)) throw new RangeError(`master-data timeoutMs must be > 0, got ${timeoutMs}`);
+  const counters = { calls: 0, retries: 0 };
+  const retrier = createRetrier({ now, ...options.retry });
+  let breakerRef: ReturnType<typeof createCircuitBreaker> | undefined;
+  const breaker = createCircuitBreaker({
+    name: "master-data",
+    now,
+    ...options.breaker,
+    onStateChange: (from, to) => {
+      options.breaker?.onStateChange?.(from, to);
+      options.onBreakerStateChange?.({ from, to, lastFailure: breakerRef?.snapshot().lastFailure });
+    },
+  });
+  breakerRef = breaker;
+  const latency = createLatencyHistogram();
+
+  const count: Interceptor = (next) => (req) => {
+    counters.calls++;
+    return next(req);
+  };
+  const interceptors: Interceptor[] = [
+    createErrorMappingInterceptor(timeoutMs),
+    count,
+    createRetryInterceptor(retrier, {
+      isFinal: (err) => isCircuitOpenError(err) || isCallerDeadlineError(err),
+      onRetry: () => counters.retries++,
+    }),
+    // Running out of the caller's time says nothing about master-data's health.
+    createBreakerInterceptor(breaker, (e) => (isCallerDeadlineError(e) ? "ignore" : classifyByCode(e))),
+    createDeadlineInterceptor({ attemptTimeoutMs: timeoutMs, timeoutHeader, now }),
+    createLatencyInterceptor(latency),
+  ];
+  return {
+    interceptors,
+    stats() {
+      const b = breaker.snapshot();
+      return {
+        ...counters,
+        breaker: b.state,
+        breakerOpened: b.opened,
+        breakerRejected: b.rejected,
+        retryTokens: retrier.budget.tokens(),
+        latency: latency.summary(),
+      };
+    },
+  };
+}
+
+/**
+ * Maps once, at the edge of the client: cart's handlers see NotFound, Unavailable, Internal, or
+ * the caller's own Canceled / DeadlineExceeded, never transport or server text they cannot act on.
+ */
+export function createErrorMappingInterceptor(timeoutMs: number): Interceptor {
+  return (next) => async (req) => {
+    try {
+      return await next(req);
+    } catch (e) {
+      const err = ConnectError.from(e);
+      if (req.signal.aborted) {
+        const reason = ConnectError.from(req.signal.reason);
+        throw new ConnectError(
+          `master-data call abandoned: the caller went away (${reason.rawMessage})`,
+          reason.code === Code.DeadlineExceeded ? Code.DeadlineExceeded : Code.Canceled,
+        );
+      }
+      if (isCallerDeadlineError(err))
+        throw callerDeadlineError(`master-data did not answer within the caller's deadline`);
+      throw toClientError(err, timeoutMs);
+    }
+  };
+}
+
+function toClientError(err: ConnectError, timeoutMs: number): ConnectError {
+  if (isCircuitOpenError(err)) return err;
+  switch (err.code) {
+    case Code.NotFound:
+      return new ConnectError(err.rawMessage, Code.NotFound);
+    case Code.DeadlineExceeded:
+      return new ConnectError(`master-data unavailable: no answer within ${timeoutMs} ms`, Code.Unavailable);
+    case Code.Unavailable:
+      return new ConnectError(`master-data unavailable: ${firstLine(err.rawMessage)}`, Code.Unavailable);
+    case Code.Canceled:
+      // Not our caller's doing (that is handled before): the stream was reset, e.g. by a closing server.
+      return new ConnectError("master-data unavailable: the call was canceled by the server", Code.Unavailable);
+    default:
+      return new ConnectError(`master-data call failed (${Code[err.code]})`, Code.Internal);
+  }
+}
+
+function firstLine(text: string): string {
+  const line = text.split("\n", 1)[0] ?? "";
+  return line.length > 120 ? `${line.slice(0, 117)}...` : line;
+}
