@@ -1,4 +1,4 @@
-import { createConnectApp, type ServerSettings } from "@pos/common";
+import { createConnectApp, type Health, type ServerSettings } from "@pos/common";
 import { CartService } from "@pos/gen/pos/cart/v1/cart_service_pb.js";
 import type { FastifyInstance } from "fastify";
 import { type CartServiceDeps, createCartService } from "./cart-service.js";
@@ -7,11 +7,14 @@ import { type CartServiceDeps, createCartService } from "./cart-service.js";
 export async function createCartApp(
   deps: CartServiceDeps,
   settings: Pick<ServerSettings, "logLevel" | "logRequests" | "readMaxBytes" | "tls"> &
-    Partial<Pick<ServerSettings, "cors">>,
+    Partial<Pick<ServerSettings, "cors">> & { health?: Health },
 ): Promise<FastifyInstance> {
   const app = await createConnectApp({
     serviceName: "cart",
     routes: (router) => router.service(CartService, createCartService(deps)),
+    // Every call answers the whole cart; gzip of a long cart cost more CPU than the rest of the call
+    // (profiled: bench/README.md). Terminals sit on the shop's LAN: compress only what is really large.
+    compressMinBytes: 256 * 1024,
     ...settings,
   });
   // What cart sees of master-data (calls, retries, cache, breaker, latency): for operators and the bench.

@@ -1,4 +1,4 @@
-import { runService } from "@pos/common";
+import { createHealth, runService, ServingStatus } from "@pos/common";
 import type { FastifyBaseLogger } from "fastify";
 import { createCartApp } from "./app.js";
 import { readCartConfig } from "./config.js";
@@ -11,20 +11,34 @@ let log: FastifyBaseLogger | undefined;
 await runService({
   name: "cart",
   readConfig: readCartConfig,
-  open: (config) =>
-    openCartDependencies(config, {
+  async open(config) {
+    const deps = await openCartDependencies(config, {
       onBreakerStateChange: ({ from, to, lastFailure }) =>
         log?.[to === "closed" ? "info" : "warn"](
           { from, to, lastFailure },
           `master-data circuit breaker ${from} → ${to}`,
         ),
-    }),
+    });
+    // Ready while both stores answer; master-data is not one of them (see README: health).
+    const health = createHealth({
+      probes: [
+        { name: `carts: ${deps.describe.carts}`, ping: () => deps.carts.ping() },
+        { name: `transactions: ${deps.describe.transactions}`, ping: () => deps.transactions.ping() },
+      ],
+    });
+    return { ...deps, health };
+  },
   async createApp(deps, config) {
-    const app = await createCartApp(deps, config);
+    const app = await createCartApp(deps, { ...config, health: deps.health });
     log = app.log;
+    deps.health.subscribe((status, failing) =>
+      app.log[status === ServingStatus.SERVING ? "info" : "warn"]({ failing }, `health: ${ServingStatus[status]}`),
+    );
     app.log.info(deps.describe, `cart dependencies ready; master-data via ${deps.describe.masterData}`);
+    await deps.health.start();
     return app;
   },
+  onStop: (deps) => deps.health.shutdown(),
   serving: (config) => ({
     message: "cart serving CartService on one port",
     fields: { http: ["1.1", "2"], tls: config.tls !== undefined },

@@ -1,8 +1,8 @@
-import { create } from "@bufbuild/protobuf";
+import { create, fromBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { CartStatus } from "@pos/gen/pos/cart/v1/cart_pb.js";
+import { CartSchema, CartStatus } from "@pos/gen/pos/cart/v1/cart_pb.js";
 import { MoneySchema } from "@pos/gen/pos/common/v1/money_pb.js";
-import { createClient as createRedisClient } from "redis";
+import { createClient as createRedisClient, RESP_TYPES } from "redis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cartRedisKey } from "../src/store/redis-cart-store.js";
 import { masterDataTransports, type RunningCart, redisUrl, startCart, startMasterDataProcess } from "./cart-harness.js";
@@ -168,7 +168,9 @@ describe("cart rules over the real service (Redis store, real master-data)", () 
       const ttl = await redis.ttl(key);
       expect(ttl).toBeGreaterThan(35_000);
       expect(ttl).toBeLessThanOrEqual(36_000);
-      expect(JSON.parse((await redis.get(key)) ?? "null")).toMatchObject({ cartId: ref.cartId, tenantId: "T0001" });
+      const value = await redis.withTypeMapping({ [RESP_TYPES.BLOB_STRING]: Buffer }).get(key);
+      expect(value).not.toBeNull();
+      expect(fromBinary(CartSchema, value as Buffer)).toMatchObject({ cartId: ref.cartId, tenantId: "T0001" });
     } finally {
       await redis.quit();
     }

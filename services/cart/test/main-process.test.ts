@@ -1,7 +1,9 @@
 import { fileURLToPath } from "node:url";
 import { createClient } from "@connectrpc/connect";
-import { createConnectTransport } from "@connectrpc/connect-node";
+import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
+import { ServingStatus } from "@pos/common";
 import { type ServiceProcess, spawnService } from "@pos/common/testing";
+import { Health } from "@pos/gen/health/v1/health_pb.js";
 import { CartService } from "@pos/gen/pos/cart/v1/cart_service_pb.js";
 import { afterEach, describe, expect, it } from "vitest";
 import { startMasterDataProcess } from "./cart-harness.js";
@@ -49,6 +51,11 @@ describe("cart process (src/main.ts)", () => {
     const mentions = p.output().match(/grpc-web over HTTP\/1\.1 \(json, connect-node client\)/g) ?? [];
     expect(mentions.length).toBeGreaterThanOrEqual(1);
     expect(p.output().match(/cart dependencies ready/g)).toHaveLength(1);
+    // Ready (its stores answer), and health says so for the server and for CartService.
+    const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
+    expect(await ready.json()).toEqual({ status: "SERVING", service: "cart", failing: [] });
+    const health = createClient(Health, createGrpcTransport({ baseUrl: `http://127.0.0.1:${port}` }));
+    expect((await health.check({ service: "pos.cart.v1.CartService" })).status).toBe(ServingStatus.SERVING);
     expect(await p.stop()).toBe(0);
   }, 60_000);
 

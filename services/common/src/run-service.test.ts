@@ -95,6 +95,16 @@ describe("runService", () => {
     expect(logs.join("")).toMatch(/"signal":"SIGTERM","seen":7.*shutting down/);
   });
 
+  it("calls onStop the moment shutdown starts, before anything closes, once", async () => {
+    const events: string[] = [];
+    const host = fakeHost();
+    await runService(service(events, { onStop: () => void events.push("stopping") }), host);
+    host.signal("SIGTERM");
+    host.signal("SIGTERM");
+    expect(await host.exited).toBe(0);
+    expect(events).toEqual(["open", "stopping", "app closed", "resources closed"]);
+  });
+
   it("logs a close that fails and exits 1, with no unhandled rejection", async () => {
     const events: string[] = [];
     const logs: string[] = [];

@@ -17,6 +17,8 @@ export interface ServiceDefinition<C extends Pick<ServerSettings, "host" | "port
   createApp(deps: NoInfer<D>, config: NoInfer<C>): Promise<FastifyInstance>;
   serving(config: NoInfer<C>): { message: string; fields?: Record<string, unknown> };
   stopping?(deps: NoInfer<D>): Record<string, unknown>;
+  /** Called the moment shutdown starts, before anything closes (readiness turns NOT_SERVING here). */
+  onStop?(deps: NoInfer<D>): void;
 }
 
 export interface Closable {
@@ -97,6 +99,7 @@ export async function runService<C extends Pick<ServerSettings, "host" | "port">
     deadline.unref();
     let fields: Record<string, unknown> = {};
     try {
+      definition.onStop?.(opened);
       fields = definition.stopping?.(opened) ?? {};
     } catch {
       // Only for the log line: never a reason not to stop.

@@ -1,4 +1,4 @@
-import { createConnectApp, type ServerSettings } from "@pos/common";
+import { createConnectApp, type Health, type ServerSettings } from "@pos/common";
 import { ItemService } from "@pos/gen/pos/masterdata/v1/item_service_pb.js";
 import type { FastifyInstance } from "fastify";
 import type { MasterDataConfig } from "./config.js";
@@ -9,7 +9,7 @@ import type { ItemStore } from "./store/item-store.js";
 export function createMasterDataApp(
   store: ItemStore,
   config: Pick<MasterDataConfig, "logLevel" | "logRequests" | "readMaxBytes" | "tls"> &
-    Partial<Pick<ServerSettings, "cors">>,
+    Partial<Pick<ServerSettings, "cors">> & { health?: Health },
 ): Promise<FastifyInstance> {
   return createConnectApp({
     serviceName: "master-data",

@@ -1,4 +1,4 @@
-import { runService } from "@pos/common";
+import { createHealth, runService, ServingStatus } from "@pos/common";
 import { createMasterDataApp } from "./app.js";
 import { readMasterDataConfig } from "./config.js";
 import { openItemStore, seedDemoCatalogue } from "./open-store.js";
@@ -7,9 +7,17 @@ import { openItemStore, seedDemoCatalogue } from "./open-store.js";
 await runService({
   name: "master-data",
   readConfig: readMasterDataConfig,
-  open: openItemStore,
+  async open(config) {
+    const opened = await openItemStore(config);
+    // Ready while the item store answers.
+    const health = createHealth({ probes: [{ name: opened.kind, ping: () => opened.store.ping() }] });
+    return { ...opened, health };
+  },
   async createApp(opened, config) {
-    const app = await createMasterDataApp(opened.store, config);
+    const app = await createMasterDataApp(opened.store, { ...config, health: opened.health });
+    opened.health.subscribe((status, failing) =>
+      app.log[status === ServingStatus.SERVING ? "info" : "warn"]({ failing }, `health: ${ServingStatus[status]}`),
+    );
     app.log.info({ store: opened.kind }, "item store ready");
     if (config.demoCatalogue) {
       const started = performance.now();
@@ -21,8 +29,10 @@ await runService({
         );
       }
     }
+    await opened.health.start();
     return app;
   },
+  onStop: (opened) => opened.health.shutdown(),
   serving: (config) => ({
     message: "master-data serving ItemService on one port",
     fields: {

@@ -131,3 +131,90 @@ describe("external clients: curl, buf curl, grpcurl", () => {
     expect(JSON.parse(stdout)).toEqual(expected);
   });
 });
+
+// No proto files on the client side: the schema comes from the server's reflection service.
+describe("external clients without local protos: server reflection", () => {
+  let server: RunningMasterData;
+  let expected: unknown;
+  beforeAll(async () => {
+    server = await startMasterData();
+    const reply = await createClient(ItemService, transportMatrix(server.baseUrl)[0]!.transport).getItemDetail(request);
+    expected = toJson(GetItemDetailResponseSchema, reply);
+  });
+  afterAll(() => server?.close());
+  const target = () => `127.0.0.1:${server.port}`;
+
+  it("grpcurl list names every service, health and reflection included", async () => {
+    const { stdout } = await run(grpcurl, ["-plaintext", target(), "list"]);
+    expect(stdout.trim().split("\n")).toEqual([
+      "grpc.health.v1.Health",
+      "grpc.reflection.v1.ServerReflection",
+      "grpc.reflection.v1alpha.ServerReflection",
+      "pos.masterdata.v1.ItemService",
+    ]);
+  });
+
+  it("grpcurl describe shows a method, a message with its imported Money, and an enum", async () => {
+    const method = await run(grpcurl, [
+      "-plaintext",
+      target(),
+      "describe",
+      "pos.masterdata.v1.ItemService.GetItemDetail",
+    ]);
+    expect(method.stdout).toContain(
+      "rpc GetItemDetail ( .pos.masterdata.v1.GetItemDetailRequest ) returns ( .pos.masterdata.v1.GetItemDetailResponse )",
+    );
+    const item = await run(grpcurl, ["-plaintext", target(), "describe", "pos.masterdata.v1.Item"]);
+    expect(item.stdout).toMatch(/\.pos\.common\.v1\.Money unit_price = \d+;/);
+    const money = await run(grpcurl, ["-plaintext", target(), "describe", "pos.common.v1.Money"]);
+    expect(money.stdout).toContain("int64 amount");
+  });
+
+  it("grpcurl calls a method and health Check", async () => {
+    const call = await run(grpcurl, ["-plaintext", "-d", JSON.stringify(request), target(), method]);
+    expect(JSON.parse(call.stdout)).toEqual(expected);
+    const health = await run(grpcurl, [
+      "-plaintext",
+      "-d",
+      '{"service":"pos.masterdata.v1.ItemService"}',
+      target(),
+      "grpc.health.v1.Health/Check",
+    ]);
+    expect(JSON.parse(health.stdout)).toEqual({ status: "SERVING" });
+  });
+
+  it("grpcurl names an unknown symbol as not found", async () => {
+    const err = await run(grpcurl, ["-plaintext", target(), "describe", "pos.masterdata.v1.Nope"]).then(
+      () => undefined,
+      (e: { stderr: string }) => e,
+    );
+    expect(err?.stderr).toMatch(/Symbol not found: pos\.masterdata\.v1\.Nope/);
+  });
+
+  for (const [protocol, reflectProtocol] of [
+    ["grpc", "grpc-v1"],
+    ["grpcweb", "grpc-v1alpha"],
+    ["connect", "grpc-v1"],
+  ] as const) {
+    it(`buf curl --protocol ${protocol} with no --schema (reflection ${reflectProtocol})`, async () => {
+      const { stdout } = await run(buf, [
+        "curl",
+        "--http2-prior-knowledge",
+        "--protocol",
+        protocol,
+        "--reflect-protocol",
+        reflectProtocol,
+        "-d",
+        JSON.stringify(request),
+        `${server.baseUrl}/${method}`,
+      ]);
+      expect(JSON.parse(stdout)).toEqual(expected);
+    });
+  }
+
+  it("buf curl --list-methods with no --schema", async () => {
+    const { stdout } = await run(buf, ["curl", "--http2-prior-knowledge", "--list-methods", server.baseUrl]);
+    expect(stdout).toContain("pos.masterdata.v1.ItemService/GetItemDetail\n");
+    expect(stdout).toContain("grpc.health.v1.Health/Watch\n");
+  });
+});

@@ -1,4 +1,5 @@
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
+import { createHealth, type Health } from "@pos/common";
 import { mongoUriForSuite } from "@pos/common/testing";
 import { ItemService } from "@pos/gen/pos/masterdata/v1/item_service_pb.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -12,10 +13,14 @@ const uri = mongoUriForSuite("master-data with its MongoDB gone");
 
 describe.runIf(uri !== undefined)("master-data with its MongoDB gone", () => {
   let server: RunningMasterData;
+  let health: Health;
   beforeAll(async () => {
     if (uri === undefined) throw new Error("MONGODB_URI is unset: run `pnpm test`, which starts FerretDB");
     const store = await connectMongoItemStore(uri, { timeoutMs: 500, dbName: `pos_down_${process.pid}` });
-    server = await startMasterData({ store });
+    health = createHealth({ probes: [{ name: "mongodb", ping: () => store.ping() }] });
+    await health.refresh();
+    expect(health.failing()).toEqual([]);
+    server = await startMasterData({ store, health });
     await store.close(); // the database is now unreachable for this server
   });
   afterAll(() => server?.close());
@@ -34,7 +39,14 @@ describe.runIf(uri !== undefined)("master-data with its MongoDB gone", () => {
       expect(err?.rawMessage, name).not.toMatch(/\n|at .*\.js/);
       expect(performance.now() - started, name).toBeLessThan(2000);
     }
-    const health = await fetch(`${server.baseUrl}/healthz`);
-    expect(health.status).toBe(200);
+    const live = await fetch(`${server.baseUrl}/healthz`);
+    expect(live.status).toBe(200);
+  });
+
+  it("is not ready: /readyz 503 naming MongoDB once its probe has run", async () => {
+    await health.refresh();
+    const ready = await fetch(`${server.baseUrl}/readyz`);
+    expect(ready.status).toBe(503);
+    expect(await ready.json()).toMatchObject({ status: "NOT_SERVING", failing: ["mongodb"] });
   });
 });

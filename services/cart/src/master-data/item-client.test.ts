@@ -112,6 +112,10 @@ function createSwitchableStore(inner: ItemStore) {
       await gate();
       return inner.hasTenant(...a);
     },
+    ping: async () => {
+      await gate();
+      return inner.ping();
+    },
     upsertItem: async (...a) => {
       await gate();
       return inner.upsertItem(...a);

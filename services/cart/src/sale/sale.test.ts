@@ -5,6 +5,7 @@ import { type Cart, CartSchema, CartStatus, DiscountType } from "@pos/gen/pos/ca
 import { LineItemInputSchema, PaymentInputSchema } from "@pos/gen/pos/cart/v1/cart_service_pb.js";
 import type { Item } from "@pos/gen/pos/masterdata/v1/item_pb.js";
 import { describe, expect, it } from "vitest";
+import { deepFreeze } from "../store/cart-store.js";
 import { money } from "./money.js";
 import { expectConnectError, item, jpy, LATER, NOW, TAXES } from "./sale.fixtures.js";
 import {
@@ -632,5 +633,33 @@ describe("a whole sale", () => {
     const billed = bill(cart, LATER);
     expect([billed.already, billed.cart.status]).toEqual([false, CartStatus.COMPLETED]);
     expect(bill(billed.cart, LATER).already).toBe(true);
+  });
+});
+
+describe("every operation leaves its input as it was", () => {
+  // Stores hand out frozen carts and share lines between versions: a write to the input would throw here.
+  const frozen = (cart: Cart): Cart => deepFreeze(clone(CartSchema, cart));
+  const discounted = () => addDiscount(entering(entry(A, 2), entry(C)), 1, DiscountType.PERCENT, 1000n, TAXES, NOW);
+
+  it.each([
+    ["addLines", () => addLines(frozen(discounted()), [entry(B)], TAXES, LATER)],
+    ["updateQuantity", () => updateQuantity(frozen(discounted()), 1, 5, TAXES, LATER)],
+    ["cancelLine", () => cancelLine(frozen(discounted()), 2, TAXES, LATER)],
+    ["addDiscount", () => addDiscount(frozen(discounted()), 2, DiscountType.AMOUNT, 5n, TAXES, LATER)],
+    ["subtotal", () => subtotal(frozen(discounted()), TAXES, LATER)],
+    ["addPayments", () => pay(frozen(subtotal(discounted(), TAXES, NOW)), ["11", 10n])],
+    ["bill", () => bill(frozen(pay(subtotal(discounted(), TAXES, NOW), ["01", 100_000n])), LATER).cart],
+    ["cancel", () => cancel(frozen(discounted()), LATER).cart],
+  ] as const)("%s", (_name, run) => {
+    const result = run();
+    expect(Object.isFrozen(result)).toBe(false);
+  });
+
+  it("re-pricing shares the lines that did not change", () => {
+    const cart = discounted();
+    const next = addLines(cart, [entry(B)], TAXES, LATER);
+    expect(next.lines[0]).toBe(cart.lines[0]);
+    expect(next.lines[1]).toBe(cart.lines[1]);
+    expect(next.lines).toHaveLength(3);
   });
 });

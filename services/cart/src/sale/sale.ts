@@ -1,4 +1,4 @@
-import { clone, create } from "@bufbuild/protobuf";
+import { create } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import {
   type Cart,
@@ -10,7 +10,7 @@ import {
   LineItemSchema,
   PaymentSchema,
 } from "@pos/gen/pos/cart/v1/cart_pb.js";
-import { type Money, MoneySchema } from "@pos/gen/pos/common/v1/money_pb.js";
+import type { Money } from "@pos/gen/pos/common/v1/money_pb.js";
 import type { Item } from "@pos/gen/pos/masterdata/v1/item_pb.js";
 import type { Tax } from "@pos/gen/pos/masterdata/v1/tax_pb.js";
 import { transition } from "./cart-state.js";
@@ -24,7 +24,7 @@ import {
   type PaymentInputShape,
 } from "./inputs.js";
 import { discountAmount, grossOf, priceLine } from "./line-pricing.js";
-import { amountOf, formatMoney } from "./money.js";
+import { amountOf, formatMoney, money } from "./money.js";
 import { cartCurrency, computeTotals, settle } from "./totals.js";
 
 export type { SaleOp } from "./cart-state.js";
@@ -72,7 +72,7 @@ export function addLines(cart: Cart, lines: readonly LineInput[], taxes: readonl
       `cart has ${cart.lines.length} lines and holds at most ${MAX_LINES_PER_CART}: ${lines.length} more do not fit; start a new cart`,
     );
   }
-  const next = clone(CartSchema, cart);
+  const next = { ...cart, lines: [...cart.lines] };
   let currency = cart.lines.length > 0 ? cartCurrency(cart) : undefined;
   lines.forEach((input, i) => {
     const line = newLine(input, cart.lines.length + i + 1);
@@ -91,9 +91,8 @@ export function addLines(cart: Cart, lines: readonly LineInput[], taxes: readonl
 export function updateQuantity(cart: Cart, lineNo: number, quantity: number, taxes: readonly Tax[], now: Date): Cart {
   checkQuantity(quantity);
   const { status } = transition(cart, "updateQuantity");
-  const next = clone(CartSchema, cart);
-  const line = liveLine(next, lineNo, "cancelled: add the item again instead");
-  line.quantity = quantity;
+  const line = { ...liveLine(cart, lineNo, "cancelled: add the item again instead"), quantity };
+  const next = withLine(cart, line);
   const priced = priceLine(line);
   if (amountOf(priced.amount) < 0n) {
     const currency = cartCurrency(next);
@@ -108,8 +107,7 @@ export function updateQuantity(cart: Cart, lineNo: number, quantity: number, tax
 
 export function cancelLine(cart: Cart, lineNo: number, taxes: readonly Tax[], now: Date): Cart {
   const { status } = transition(cart, "cancelLine");
-  const next = clone(CartSchema, cart);
-  liveLine(next, lineNo, "already cancelled").isCancelled = true;
+  const next = withLine(cart, { ...liveLine(cart, lineNo, "already cancelled"), isCancelled: true });
   return changed(next, status, taxes, now);
 }
 
@@ -123,8 +121,7 @@ export function addDiscount(
 ): Cart {
   checkDiscount(type, value);
   const { status } = transition(cart, "addDiscount");
-  const next = clone(CartSchema, cart);
-  const line = liveLine(next, lineNo, "cancelled: it takes no discounts");
+  const line = liveLine(cart, lineNo, "cancelled: it takes no discounts");
   if (line.isDiscountRestricted) {
     throw failedPrecondition(`line ${lineNo} (item "${line.itemCode}") is discount-restricted: it takes no discounts`);
   }
@@ -132,13 +129,13 @@ export function addDiscount(
   const amount = discountAmount(type, value, grossOf(priced));
   const remaining = amountOf(priced.amount);
   if (amount > remaining) {
-    const currency = cartCurrency(next);
+    const currency = cartCurrency(cart);
     throw invalidArgument(
       `discount of ${formatMoney(amount, currency)} exceeds the line's remaining ${formatMoney(remaining, currency)}`,
     );
   }
-  line.discounts.push(create(DiscountSchema, { type, value }));
-  return changed(next, status, taxes, now);
+  const discounts = [...line.discounts, create(DiscountSchema, { type, value })];
+  return changed(withLine(cart, { ...line, discounts }), status, taxes, now);
 }
 
 export function subtotal(cart: Cart, taxes: readonly Tax[], now: Date): Cart {
@@ -146,7 +143,7 @@ export function subtotal(cart: Cart, taxes: readonly Tax[], now: Date): Cart {
   if (!cart.lines.some((l) => !l.isCancelled)) {
     throw failedPrecondition("cart has no live lines: add items before Subtotal");
   }
-  return changed(clone(CartSchema, cart), status, taxes, now);
+  return changed({ ...cart }, status, taxes, now);
 }
 
 export function addPayments(cart: Cart, payments: readonly PaymentInputShape[], now: Date): Cart {
@@ -155,7 +152,7 @@ export function addPayments(cart: Cart, payments: readonly PaymentInputShape[], 
   const currency = cartCurrency(cart);
   let remaining = amountOf(cart.balanceAmount);
   if (remaining === 0n) throw failedPrecondition("balance is 0: call Bill");
-  const next = clone(CartSchema, cart);
+  const next = { ...cart, payments: [...cart.payments] };
   payments.forEach((input, i) => {
     const where = `payment entry ${i + 1}: `;
     const { method, amount } = checkPaymentInput(input, where);
@@ -174,7 +171,7 @@ export function addPayments(cart: Cart, payments: readonly PaymentInputShape[], 
       create(PaymentSchema, {
         paymentNo: cart.payments.length + i + 1,
         paymentCode: method.code,
-        amount: clone(MoneySchema, amount),
+        amount: money(amount.amount, amount.currencyCode),
       }),
     );
   });
@@ -185,7 +182,7 @@ export function addPayments(cart: Cart, payments: readonly PaymentInputShape[], 
 
 export function bill(cart: Cart, now: Date): Outcome {
   const { status, already } = transition(cart, "bill");
-  if (already) return { cart: clone(CartSchema, cart), already };
+  if (already) return { cart, already };
   const balance = amountOf(cart.balanceAmount);
   if (balance > 0n) {
     throw failedPrecondition(`balance ${formatMoney(balance, cartCurrency(cart))} remains: add payments before Bill`);
@@ -195,7 +192,7 @@ export function bill(cart: Cart, now: Date): Outcome {
 
 export function cancel(cart: Cart, now: Date): Outcome {
   const { status, already } = transition(cart, "cancel");
-  if (already) return { cart: clone(CartSchema, cart), already };
+  if (already) return { cart, already };
   return { cart: closed(cart, status, now), already };
 }
 
@@ -222,14 +219,14 @@ function newLine(input: LineInput, lineNo: number): LineItem {
     description: item.description,
     categoryCode: item.categoryCode,
     taxCode: item.taxCode,
-    unitPrice: clone(MoneySchema, price),
+    unitPrice: money(price.amount, price.currencyCode),
     unitPriceOverridden: unitPriceOverride !== undefined,
     quantity,
     isDiscountRestricted: item.isDiscountRestricted,
   });
 }
 
-/** The live line `lineNo` of `cart` (a clone the caller may edit); `ifCancelled` ends the message for a cancelled one. */
+/** The live line `lineNo` of `cart` (shared: copy it to change it); `ifCancelled` ends the message for a cancelled one. */
 function liveLine(cart: Cart, lineNo: number, ifCancelled: string): LineItem {
   const line = cart.lines.find((l) => l.lineNo === lineNo);
   if (line === undefined) {
@@ -246,8 +243,10 @@ function changed(next: Cart, status: CartStatus, taxes: readonly Tax[], now: Dat
 }
 
 function closed(cart: Cart, status: CartStatus, now: Date): Cart {
-  const next = clone(CartSchema, cart);
-  next.status = status;
-  next.updatedAt = timestampFromDate(now);
-  return next;
+  return { ...cart, status, updatedAt: timestampFromDate(now) };
+}
+
+/** A shallow copy of `cart` with `line` in place of the line of the same number. */
+function withLine(cart: Cart, line: LineItem): Cart {
+  return { ...cart, lines: cart.lines.map((l) => (l.lineNo === line.lineNo ? line : l)) };
 }

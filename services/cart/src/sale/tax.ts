@@ -33,8 +33,9 @@ export function taxLines(lines: readonly LineItem[], taxes: readonly Tax[], curr
   const groups = new Map<string, { target: bigint; first: LineItem }>();
   for (const line of lines) {
     if (line.isCancelled) continue;
-    const group = groups.get(line.taxCode) ?? { target: 0n, first: line };
-    groups.set(line.taxCode, { ...group, target: group.target + amountOf(line.amount) });
+    const group = groups.get(line.taxCode);
+    if (group === undefined) groups.set(line.taxCode, { target: amountOf(line.amount), first: line });
+    else group.target += amountOf(line.amount);
   }
   const byCode = new Map(taxes.map((t) => [t.taxCode, t]));
   const byTaxCode = ([a]: [string, unknown], [b]: [string, unknown]): number => (a < b ? -1 : a > b ? 1 : 0);

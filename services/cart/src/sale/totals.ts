@@ -21,8 +21,7 @@
  * - Payments (payments.ts): only cash may exceed the remaining balance (the excess is change).
  * - Limits (inputs.ts, sale.ts) and which operation each status allows (cart-state.ts) live beside their code.
  */
-import { clone } from "@bufbuild/protobuf";
-import { type Cart, CartSchema } from "@pos/gen/pos/cart/v1/cart_pb.js";
+import type { Cart } from "@pos/gen/pos/cart/v1/cart_pb.js";
 import type { Tax } from "@pos/gen/pos/masterdata/v1/tax_pb.js";
 import { invalidArgument } from "./errors.js";
 import { grossOf, priceLine } from "./line-pricing.js";
@@ -33,11 +32,16 @@ export function cartCurrency(cart: Pick<Cart, "lines">): string {
   return cart.lines[0]?.unitPrice?.currencyCode ?? DEFAULT_CURRENCY;
 }
 
-/** The cart with every derived field (line amounts, discounts, taxes, totals) recomputed from its inputs. */
+/**
+ * The cart with every derived field (line amounts, discounts, taxes, totals) recomputed from its
+ * inputs. Like every function of the sale domain it never mutates its argument: the result is a
+ * shallow copy sharing whatever did not change (lines, money), so a long cart costs pointer
+ * copies and integer sums, not a deep copy per call.
+ */
 export function computeTotals(cart: Cart, taxes: readonly Tax[]): Cart {
-  const next = clone(CartSchema, cart);
+  const next = { ...cart };
   const currency = cartCurrency(next);
-  next.lines = next.lines.map(priceLine);
+  next.lines = cart.lines.map(priceLine);
   for (const line of next.lines) {
     const lineCurrency = line.unitPrice?.currencyCode ?? "";
     if (lineCurrency !== currency) {
@@ -66,7 +70,7 @@ export function computeTotals(cart: Cart, taxes: readonly Tax[]): Cart {
  * the total_amount_with_tax it already carries (payments do not change taxes).
  */
 export function settle(cart: Cart): Cart {
-  const next = clone(CartSchema, cart);
+  const next = { ...cart };
   const currency = cartCurrency(next);
   for (const p of next.payments) {
     const paymentCurrency = p.amount?.currencyCode ?? "";

@@ -45,6 +45,10 @@ export function runCartStoreContract(
       await store?.close();
     });
 
+    it("answers ping while its backing service is up (readiness)", async () => {
+      await expect(store.ping()).resolves.toBeUndefined();
+    });
+
     async function expectTtlFresh(key: CartKey): Promise<void> {
       const left = await store.ttlSeconds(key);
       // A slow machine may tick a few seconds between the write and the question.
@@ -115,9 +119,11 @@ export function runCartStoreContract(
       await store.create(cart);
       await harness.expireIn(key, 5);
       const result = await store.update(key, (current) => {
-        // A change that scribbles on its argument and then declines must leave no trace.
-        current.staffId = "SCRIBBLE";
-        current.lines.length = 0;
+        // A change that scribbles on its argument (read-only: the write may throw) and then declines must leave no trace.
+        scribble(() => {
+          current.staffId = "SCRIBBLE";
+          current.lines.length = 0;
+        });
         return undefined;
       });
       expect(result).toEqual(cart);
@@ -133,7 +139,9 @@ export function runCartStoreContract(
       const boom = new Error("quantity must be 1..9999, got 0");
       await expect(
         store.update(key, (current) => {
-          current.staffId = "SCRIBBLE";
+          scribble(() => {
+            current.staffId = "SCRIBBLE";
+          });
           throw boom;
         }),
       ).rejects.toBe(boom);
@@ -195,7 +203,7 @@ export function runCartStoreContract(
       expect(final?.lines.map((l) => l.itemCode).sort()).toEqual(codes);
     });
 
-    it("hands out copies: mutating an input or a result does not change the store", async () => {
+    it("hands out read-only carts: mutating an input or a result does not change the store", async () => {
       const key = freshKey();
       const input = richCart(key);
       await store.create(input);
@@ -206,8 +214,12 @@ export function runCartStoreContract(
 
       const got = await store.get(key);
       if (got === undefined) throw new Error("cart missing");
-      got.staffId = "changed result";
-      got.lines.length = 0;
+      scribble(() => {
+        got.staffId = "changed result";
+      });
+      scribble(() => {
+        got.lines.length = 0;
+      });
 
       let returnedByChange: Cart | undefined;
       const updated = await store.update(key, (current) => {
@@ -215,12 +227,37 @@ export function runCartStoreContract(
         return returnedByChange;
       });
       if (updated === undefined || returnedByChange === undefined) throw new Error("cart missing");
-      updated.staffId = "changed update result";
-      returnedByChange.staffId = "changed after update";
-      returnedByChange.lines.length = 0;
+      const kept = returnedByChange;
+      scribble(() => {
+        updated.staffId = "changed update result";
+      });
+      scribble(() => {
+        kept.staffId = "changed after update";
+      });
+      scribble(() => {
+        kept.lines.length = 0;
+      });
 
       const again = await store.get(key);
       expect(again).toEqual({ ...richCart(key), terminalId: "T02" });
     });
+
+    it("a cart read before an update stays as it was read", async () => {
+      const key = freshKey();
+      await store.create({ ...richCart(key), lines: [] });
+      const before = await store.get(key);
+      await store.update(key, appendLine("A"));
+      expect(before?.lines).toHaveLength(0);
+      expect((await store.get(key))?.lines).toHaveLength(1);
+    });
   });
+}
+
+/** Tries a write to a cart a store handed out: frozen carts throw, copies take it; neither may reach the store. */
+function scribble(write: () => void): void {
+  try {
+    write();
+  } catch (e) {
+    if (!(e instanceof TypeError)) throw e;
+  }
 }

@@ -11,9 +11,13 @@ export interface CartKey {
  * Where carts live between requests. Implementations: memory-cart-store.ts
  * (embedded default) and redis-cart-store.ts; both run cart-store.contract.ts.
  *
- * Carts go in and come out as copies: no caller can alter stored state through
- * a message it passed or received. Every write (create, an update that writes)
- * sets the time to live afresh; an expired cart is gone for every operation.
+ * Carts come out READ-ONLY and no caller can alter stored state through a
+ * message it passed or received: create() keeps its own copy; get(), update()
+ * and the argument of update's `change` are deep-frozen snapshots the store may
+ * share between callers (a write to one throws), so reading a cart of hundreds
+ * of lines costs no copy. What `change` returns is frozen in place and kept.
+ * Every write (create, an update that writes) sets the time to live afresh; an
+ * expired cart is gone for every operation.
  *
  * A backend that cannot be reached fails with StoreUnavailableError, one that
  * does not answer in time with StoreTimeoutError (see store-errors.ts), never
@@ -26,7 +30,8 @@ export interface CartStore {
   get(key: CartKey): Promise<Cart | undefined>;
 
   /**
-   * Atomic read-modify-write. `change` is PURE and may run several times (on a
+   * Atomic read-modify-write. `change` is PURE (it gets a frozen cart and returns a new one,
+   * sharing what did not change, as the sale domain does) and may run several times (on a
    * concurrent modification the store re-reads and re-applies it); it returns
    * the new cart, or undefined for "no write". Errors thrown by `change`
    * propagate and nothing is written. Returns the cart as stored afterwards, or
@@ -37,6 +42,9 @@ export interface CartStore {
 
   /** Seconds to live left, for tests and ops (-2 none, -1 no TTL). */
   ttlSeconds(key: CartKey): Promise<number>;
+
+  /** Resolves when the backing service answers (readiness); rejects like any other operation when it does not. */
+  ping(): Promise<void>;
 
   /** Releases what the store owns; the store is unusable afterwards. */
   close(): Promise<void>;
@@ -81,3 +89,15 @@ export function assertSameKey(key: CartKey, changed: Cart): void {
 
 /** Ten hours, as in the original system: a cart outlives any shift, not the next day. */
 export const defaultCartTtlSeconds = 36_000;
+
+/**
+ * Freezes `value` and everything reachable from it that is not frozen yet. A frozen object's
+ * subtree was frozen when it was, so a cart that shares most of its lines with the previous
+ * version costs one check per shared line.
+ */
+export function deepFreeze<T>(value: T): T {
+  if (typeof value !== "object" || value === null || Object.isFrozen(value) || ArrayBuffer.isView(value)) return value;
+  Object.freeze(value);
+  for (const v of Object.values(value)) deepFreeze(v);
+  return value;
+}

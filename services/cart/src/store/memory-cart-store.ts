@@ -6,6 +6,7 @@ import {
   type CartKey,
   type CartStore,
   cartKeyOf,
+  deepFreeze,
   defaultCartTtlSeconds,
 } from "./cart-store.js";
 
@@ -25,7 +26,8 @@ interface Entry {
  * The embedded store: carts in process memory, gone on restart. Expiry is lazy
  * (checked on access) plus an occasional sweep so that abandoned carts do not
  * pile up. update() needs no retries: `change` is synchronous, so nothing can
- * interleave between its read and its write.
+ * interleave between its read and its write. Carts are kept as frozen snapshots
+ * and handed out as they are: no copy per call, however long the cart.
  */
 export function createMemoryCartStore(options: MemoryCartStoreOptions = {}): CartStore {
   const ttlMs = (options.ttlSeconds ?? defaultCartTtlSeconds) * 1000;
@@ -57,25 +59,25 @@ export function createMemoryCartStore(options: MemoryCartStoreOptions = {}): Car
       const key = cartKeyOf(cart);
       const id = entryId(key);
       if (live(id) !== undefined) throw new CartExistsError(key);
-      entries.set(id, { cart: clone(CartSchema, cart), expiresAt: now() + ttlMs });
+      // The caller keeps its object; ours is a frozen copy.
+      entries.set(id, { cart: deepFreeze(clone(CartSchema, cart)), expiresAt: now() + ttlMs });
     },
 
     async get(key) {
-      const entry = live(entryId(key));
-      return entry && clone(CartSchema, entry.cart);
+      return live(entryId(key))?.cart;
     },
 
     async update(key, change) {
       const id = entryId(key);
       const entry = live(id);
       if (entry === undefined) return undefined;
-      // `change` gets a copy: a change that mutates its argument and then says "no write" leaves no trace.
-      const changed = change(clone(CartSchema, entry.cart));
-      if (changed === undefined) return clone(CartSchema, entry.cart);
+      // Frozen: a change that scribbles on its argument throws instead of leaving a trace.
+      const changed = change(entry.cart);
+      if (changed === undefined) return entry.cart;
       assertSameKey(key, changed);
-      const stored = clone(CartSchema, changed);
+      const stored = deepFreeze(changed);
       entries.set(id, { cart: stored, expiresAt: now() + ttlMs });
-      return clone(CartSchema, stored);
+      return stored;
     },
 
     async ttlSeconds(key) {
@@ -83,6 +85,8 @@ export function createMemoryCartStore(options: MemoryCartStoreOptions = {}): Car
       // Rounded up: a cart that still exists never reports 0.
       return entry === undefined ? -2 : Math.ceil((entry.expiresAt - now()) / 1000);
     },
+
+    async ping() {},
 
     async close() {
       entries.clear();

@@ -42,6 +42,8 @@ export function createMemoryTransactionLog(): TransactionLog {
       return perStore.get(`${tenantId}\u0000${storeCode}`) ?? 0;
     },
 
+    async ping() {},
+
     async close() {
       records.clear();
       perStore.clear();

@@ -150,6 +150,8 @@ export async function createMongoTransactionLog(
     count: (tenantId, storeCode) => guarded(() => logs.countDocuments({ tenant_id: tenantId, store_code: storeCode })),
 
     // The caller owns the client (see connectMongoTransactionLog for a log that owns one).
+    ping: () => guarded(async () => void (await db.command({ ping: 1 }))),
+
     close: async () => undefined,
   };
 }

@@ -1,8 +1,8 @@
 import net from "node:net";
-import { fromJsonString, toJsonString } from "@bufbuild/protobuf";
+import { fromBinary, toJsonString } from "@bufbuild/protobuf";
 import { StoreTimeoutError, StoreUnavailableError } from "@pos/common";
 import { CartSchema } from "@pos/gen/pos/cart/v1/cart_pb.js";
-import { createClient } from "redis";
+import { createClient, RESP_TYPES } from "redis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { line, richCart } from "./cart-fixture.js";
 import { runCartStoreContract } from "./cart-store.contract.js";
@@ -79,23 +79,51 @@ async function startRelay(): Promise<{ url: string; stall(): void; cut(): Promis
 }
 
 describe("redis cart store", () => {
-  it("stores the cart as readable protobuf JSON under cart:<tenant>:<store>:<id>, with the TTL", async () => {
+  it("stores the cart as protobuf binary under cart:<tenant>:<store>:<id>, with the TTL", async () => {
     const store = createRedisCartStore(raw, { keyPrefix });
     const key = freshKey();
     const cart = richCart(key);
     await store.create(cart);
     const redisKey = `${keyPrefix}cart:T1:S001:${key.cartId}`;
     expect(cartRedisKey(key, keyPrefix)).toBe(redisKey);
-    const value = await raw.get(redisKey);
+    const value = await raw.withTypeMapping({ [RESP_TYPES.BLOB_STRING]: Buffer }).get(redisKey);
     expect(value).not.toBeNull();
-    const json = JSON.parse(value as string) as Record<string, unknown>;
-    expect(json).toMatchObject({ cartId: key.cartId, tenantId: "T1", status: "CART_STATUS_PAYING" });
-    // int64 as a JSON string: exact, whatever reads it.
-    expect(json.totalAmount).toEqual({ amount: "27021597764222979", currencyCode: "JPY" });
-    expect(fromJsonString(CartSchema, value as string)).toEqual(cart);
+    // int64 above 2^53 exactly, as any protobuf reader sees it.
+    expect(fromBinary(CartSchema, value as Buffer)).toEqual(cart);
     // The default TTL: ten hours.
     expect(await raw.ttl(redisKey)).toBeGreaterThan(36_000 - 10);
     expect(await raw.ttl(redisKey)).toBeLessThanOrEqual(36_000);
+  });
+
+  it("reads and updates a cart stored as protobuf JSON by an earlier version", async () => {
+    const store = createRedisCartStore(raw, { keyPrefix });
+    const key = freshKey();
+    const cart = richCart(key);
+    await raw.set(cartRedisKey(key, keyPrefix), toJsonString(CartSchema, cart), {
+      expiration: { type: "EX", value: 60 },
+    });
+    expect(await store.get(key)).toEqual(cart);
+    const updated = await store.update(key, (c) => ({ ...c, staffId: "UPGRADED" }));
+    expect(updated?.staffId).toBe("UPGRADED");
+    // A second store (another process) reads what the first wrote.
+    expect((await createRedisCartStore(raw, { keyPrefix }).get(key))?.staffId).toBe("UPGRADED");
+  });
+
+  it("sees a change another process made since its last read", async () => {
+    const mine = createRedisCartStore(raw, { keyPrefix });
+    const theirs = createRedisCartStore(raw, { keyPrefix });
+    const key = freshKey();
+    await mine.create({ ...richCart(key), lines: [] });
+    expect((await mine.get(key))?.lines).toHaveLength(0);
+    await theirs.update(key, (c) => ({ ...c, lines: [...c.lines, line(1, "THEIRS")] }));
+    expect((await mine.get(key))?.lines.map((l) => l.itemCode)).toEqual(["THEIRS"]);
+    // Its remembered value is stale now: the update finds out and applies to the current cart.
+    await theirs.update(key, (c) => ({ ...c, lines: [...c.lines, line(2, "THEIRS-2")] }));
+    const updated = await mine.update(key, (c) => ({ ...c, lines: [...c.lines, line(c.lines.length + 1, "MINE")] }));
+    expect(updated?.lines.map((l) => l.itemCode)).toEqual(["THEIRS", "THEIRS-2", "MINE"]);
+    // And a "no write" answers the cart as stored, not the remembered one.
+    await theirs.update(key, (c) => ({ ...c, staffId: "CHANGED" }));
+    expect((await mine.update(key, () => undefined))?.staffId).toBe("CHANGED");
   });
 
   it("keeps codes with ':' from colliding", () => {

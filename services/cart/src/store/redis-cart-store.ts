@@ -1,13 +1,15 @@
 import { createHash } from "node:crypto";
-import { clone, fromJsonString, toJsonString } from "@bufbuild/protobuf";
+import { clone, fromBinary, fromJsonString, toBinary } from "@bufbuild/protobuf";
 import { StoreTimeoutError, StoreUnavailableError, shortReason } from "@pos/common";
 import { type Cart, CartSchema } from "@pos/gen/pos/cart/v1/cart_pb.js";
+import { LRUCache } from "lru-cache";
 import {
   ClientClosedError,
   ClientOfflineError,
   ConnectionTimeoutError,
   createClient,
   ErrorReply,
+  RESP_TYPES,
   ReconnectStrategyError,
   type RedisClientType,
   TimeoutError as RedisTimeoutError,
@@ -21,6 +23,7 @@ import {
   type CartKey,
   type CartStore,
   cartKeyOf,
+  deepFreeze,
   defaultCartTtlSeconds,
 } from "./cart-store.js";
 
@@ -31,6 +34,8 @@ export interface RedisCartStoreOptions {
   keyPrefix?: string;
   /** Bound for each command, its reply included. Default 2,000. */
   timeoutMs?: number;
+  /** Carts whose last value the store remembers (bytes and parsed). Default 10,000. */
+  knownCarts?: number;
   /** Tries of one update before CartConflictError. Default 100. */
   maxUpdateAttempts?: number;
   /**
@@ -113,11 +118,17 @@ export async function connectRedisCartStore(url: string, options: ConnectRedisCa
  * A store on a client the caller owns (close() leaves it open). Every command
  * shares that one connection; concurrent updates pipeline on it.
  *
- * Updates are atomic by compare-and-set (see casScript), retried on a lost
- * race. Updates of one cart from this process also wait for each other: each
- * retry re-parses and re-serialises the cart, so N callers racing optimistically
- * would burn O(N²) CPU, while in a queue each does its work once. Races with
- * other processes remain, and compare-and-set settles those.
+ * Carts are stored as protobuf binary (older JSON values are still read). The
+ * store remembers the last value it read or wrote per cart with its parsed,
+ * frozen form: a read whose bytes are unchanged skips the parse, and an update
+ * goes straight to compare-and-set with the remembered value (one round trip;
+ * a stale guess costs one retry, since the script answers the current value).
+ * So an update costs one serialisation and one SHA-1 of the new cart, not a
+ * JSON round trip of the whole cart per call.
+ *
+ * Updates of one cart from this process also wait for each other, so N callers
+ * do not race optimistically (O(N²) work); races with other processes remain,
+ * and compare-and-set settles those.
  */
 export function createRedisCartStore(client: RedisCartClient, options: RedisCartStoreOptions = {}): CartStore {
   const ttlSeconds = options.ttlSeconds ?? defaultCartTtlSeconds;
@@ -125,8 +136,26 @@ export function createRedisCartStore(client: RedisCartClient, options: RedisCart
   const timeoutMs = options.timeoutMs ?? 2000;
   const maxAttempts = options.maxUpdateAttempts ?? 100;
   const queueTimeoutMs = options.queueTimeoutMs ?? 10_000;
+  // Values as bytes: binary protobuf is not UTF-8.
+  const bytes = client.withTypeMapping({ [RESP_TYPES.BLOB_STRING]: Buffer });
 
   const redisKey = (key: CartKey): string => cartRedisKey(key, keyPrefix);
+
+  /** The last value seen per Redis key: bytes, their SHA-1, and the frozen cart they hold. */
+  const known = new LRUCache<string, Known>({ max: options.knownCarts ?? 10_000 });
+
+  function remember(k: string, raw: Buffer, cart: Cart): Known {
+    const entry = { raw, sha: sha1(raw), cart: deepFreeze(cart) };
+    known.set(k, entry);
+    return entry;
+  }
+
+  /** The cart `raw` holds: the remembered one when the bytes are the same, else parsed (and remembered). */
+  function decode(k: string, raw: Buffer): Known {
+    const hit = known.get(k);
+    if (hit?.raw.equals(raw)) return hit;
+    return remember(k, raw, parseCart(raw, k));
+  }
 
   /** Runs one command under the time bound, with driver errors mapped. */
   async function command<T>(what: string, run: () => Promise<T>): Promise<T> {
@@ -166,59 +195,83 @@ export function createRedisCartStore(client: RedisCartClient, options: RedisCart
 
   async function compareAndSet(
     key: string,
-    read: string,
-    next: string,
-  ): Promise<{ written: true } | { written: false; current: string | null }> {
-    const evalOptions = { keys: [key], arguments: [sha1(read), next, String(ttlSeconds)] };
-    const reply = await command("update", async () => {
+    readSha: string,
+    next: Uint8Array,
+  ): Promise<{ written: true } | { written: false; current: Buffer | null }> {
+    const evalOptions = {
+      keys: [key],
+      arguments: [readSha, Buffer.from(next.buffer, next.byteOffset, next.byteLength), String(ttlSeconds)],
+    };
+    const reply: unknown = await command("update", async () => {
       try {
-        return await client.evalSha(casSha, evalOptions);
+        return await bytes.evalSha(casSha, evalOptions);
       } catch (e) {
         // A restarted or flushed Redis forgets scripts: send the body once, which caches it again.
-        if (e instanceof ErrorReply && e.message.startsWith("NOSCRIPT")) return client.eval(casScript, evalOptions);
+        if (e instanceof ErrorReply && e.message.startsWith("NOSCRIPT")) return bytes.eval(casScript, evalOptions);
         throw e;
       }
     });
     if (reply === 1) return { written: true };
-    if (reply === null || typeof reply === "string") return { written: false, current: reply };
+    if (reply === null || Buffer.isBuffer(reply)) return { written: false, current: reply };
     throw new Error(`unexpected reply from the cart compare-and-set script: ${String(reply)}`);
+  }
+
+  async function read(k: string): Promise<Known | undefined> {
+    const raw = await command("get", () => bytes.get(k));
+    if (raw === null) {
+      known.delete(k);
+      return undefined;
+    }
+    return decode(k, raw);
   }
 
   return {
     async create(cart) {
       const key = cartKeyOf(cart);
-      const json = toJsonString(CartSchema, cart);
+      const k = redisKey(key);
+      const raw = Buffer.from(toBinary(CartSchema, cart));
       const reply = await command("create", () =>
-        client.set(redisKey(key), json, { condition: "NX", expiration: { type: "EX", value: ttlSeconds } }),
+        client.set(k, raw, { condition: "NX", expiration: { type: "EX", value: ttlSeconds } }),
       );
       if (reply === null) throw new CartExistsError(key);
+      // The caller keeps its object; ours is a frozen copy.
+      remember(k, raw, clone(CartSchema, cart));
     },
 
     async get(key) {
-      const k = redisKey(key);
-      const raw = await command("get", () => client.get(k));
-      return raw === null ? undefined : parseCart(raw, k);
+      return (await read(redisKey(key)))?.cart;
     },
 
     update(key, change) {
       const k = redisKey(key);
       return oneAtATime(k, async () => {
-        let raw = await command("get", () => client.get(k));
-        for (let attempt = 1; raw !== null; attempt++) {
-          const changed = change(parseCart(raw, k));
-          // Parsed again rather than reusing the argument: `change` may have mutated it.
-          if (changed === undefined) return parseCart(raw, k);
-          assertSameKey(key, changed);
-          const next = toJsonString(CartSchema, changed);
-          const result = await compareAndSet(k, raw, next);
-          // A copy, not `changed`: the caller may keep and mutate what `change` returned.
-          if (result.written) return clone(CartSchema, changed);
-          raw = result.current;
-          if (raw !== null) {
-            if (attempt >= maxAttempts) throw new CartConflictError(key, attempt);
-            // Full jitter: losers of one race must not all come back for the next one at the same moment.
-            await sleep(Math.random() * Math.min(2 ** attempt, 50));
+        // A remembered value is a guess compare-and-set checks; without one, ask.
+        const guess = known.get(k);
+        let confirmed = guess === undefined;
+        let current = guess ?? (await read(k));
+        for (let attempt = 1; current !== undefined; attempt++) {
+          const changed = change(current.cart);
+          if (changed === undefined) {
+            // "No write" must answer the cart as stored: confirm a remembered guess first.
+            if (confirmed) return current.cart;
+            current = await read(k);
+            confirmed = true;
+            continue;
           }
+          assertSameKey(key, changed);
+          const next = toBinary(CartSchema, changed);
+          const result = await compareAndSet(k, current.sha, next);
+          if (result.written)
+            return remember(k, Buffer.from(next.buffer, next.byteOffset, next.byteLength), changed).cart;
+          if (result.current === null) {
+            known.delete(k);
+            return undefined;
+          }
+          current = decode(k, result.current);
+          confirmed = true;
+          if (attempt >= maxAttempts) throw new CartConflictError(key, attempt);
+          // Full jitter: losers of one race must not all come back for the next one at the same moment.
+          await sleep(Math.random() * Math.min(2 ** attempt, 50));
         }
         return undefined;
       });
@@ -230,8 +283,16 @@ export function createRedisCartStore(client: RedisCartClient, options: RedisCart
     },
 
     // The caller owns the client (see connectRedisCartStore for a store that owns one).
+    ping: () => command("ping", async () => void (await client.ping())),
+
     close: async () => undefined,
   };
+}
+
+interface Known {
+  raw: Buffer;
+  sha: string;
+  cart: Cart;
 }
 
 /** Where a cart lives: `<prefix>cart:<tenant>:<store>:<cart id>`. */
@@ -241,9 +302,10 @@ export function cartRedisKey(key: CartKey, keyPrefix = ""): string {
   return `${keyPrefix}cart:${parts.join(":")}`;
 }
 
-function parseCart(raw: string, redisKey: string): Cart {
+function parseCart(raw: Buffer, redisKey: string): Cart {
   try {
-    return fromJsonString(CartSchema, raw);
+    // Carts written before the binary format are protobuf JSON; binary never starts with "{".
+    return raw[0] === 0x7b ? fromJsonString(CartSchema, raw.toString("utf8")) : fromBinary(CartSchema, raw);
   } catch (e) {
     throw new Error(
       `the value at Redis key "${redisKey}" is not a cart: ${e instanceof Error ? e.message : String(e)}`,
@@ -327,8 +389,8 @@ function destroyQuietly(client: RedisCartClient): void {
   }
 }
 
-function sha1(s: string): string {
-  return createHash("sha1").update(s, "utf8").digest("hex");
+function sha1(data: string | Buffer): string {
+  return createHash("sha1").update(data).digest("hex");
 }
 
 function sleep(ms: number): Promise<void> {

@@ -28,6 +28,10 @@ export function runTransactionLogContract(label: string, open: () => Promise<Tra
       await log?.close();
     });
 
+    it("answers ping while its backing service is up (readiness)", async () => {
+      await expect(log.ping()).resolves.toBeUndefined();
+    });
+
     it("records a sale once and finds it again, every field and int64 amounts above 2^53 intact", async () => {
       const key = freshKey();
       const cart = finalCart(key, "0001");

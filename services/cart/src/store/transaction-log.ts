@@ -39,6 +39,9 @@ export interface TransactionLog {
   /** Records of one store, sales and cancels together. */
   count(tenantId: string, storeCode: string): Promise<number>;
 
+  /** Resolves when the backing service answers (readiness); rejects like any other operation when it does not. */
+  ping(): Promise<void>;
+
   /** Releases what the log owns; it is unusable afterwards. */
   close(): Promise<void>;
 }

@@ -49,6 +49,9 @@ export interface ItemStore {
   /** Number of live items of a tenant. */
   countItems(tenantId: string): Promise<number>;
 
+  /** Resolves when the backing service answers (readiness); rejects like any other operation when it does not. */
+  ping(): Promise<void>;
+
   /** Releases connections; the store is unusable afterwards. */
   close(): Promise<void>;
 }

@@ -147,6 +147,8 @@ export function createMemoryItemStore(): ItemStore {
       return tenants.get(tenantId)?.liveCount ?? 0;
     },
 
+    async ping() {},
+
     async close() {
       tenants.clear();
     },

@@ -286,6 +286,8 @@ export async function createMongoItemStore(db: Db, options: MongoItemStoreOption
     countItems: (tenantId) => guarded(() => items.countDocuments({ tenant_id: tenantId })),
 
     // The caller owns the client (see connectMongoItemStore for a store that owns one).
+    ping: () => guarded(async () => void (await db.command({ ping: 1 }))),
+
     close: async () => undefined,
   };
 }

@@ -1,7 +1,7 @@
 import type { AddressInfo } from "node:net";
 import type { Transport } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
-import type { CorsSettings } from "@pos/common";
+import type { CorsSettings, Health } from "@pos/common";
 import type { FastifyInstance } from "fastify";
 import { createMasterDataApp } from "../app.js";
 import { seedDemoCatalogue } from "../open-store.js";
@@ -20,7 +20,7 @@ export interface RunningMasterData {
 
 /** master-data on 127.0.0.1:<random port>, the demo catalogue in an in-memory store (unless a store is given). */
 export async function startMasterData(
-  options: { store?: ItemStore; readMaxBytes?: number; cors?: CorsSettings } = {},
+  options: { store?: ItemStore; readMaxBytes?: number; cors?: CorsSettings; health?: Health } = {},
 ): Promise<RunningMasterData> {
   const store = options.store ?? createMemoryItemStore();
   if (options.store === undefined) await seedDemoCatalogue(store);
@@ -29,6 +29,7 @@ export async function startMasterData(
     logRequests: false,
     readMaxBytes: options.readMaxBytes ?? 1024 * 1024,
     tls: undefined,
+    health: options.health,
     cors: options.cors,
   });
   const seen: RunningMasterData["seen"] = [];
