@@ -7,9 +7,11 @@ export default defineConfig({
       "services/*/test/**/*.test.ts",
       "bench/src/**/*.test.ts",
       "interop/test/**/*.test.ts",
+      "web/*/test/**/*.test.ts",
       "scripts/**/*.test.ts",
     ],
-    testTimeout: 20_000,
+    // A bound against hangs, not a speed claim: the MongoDB-wire contract suites are slow on a loaded 2-core machine.
+    testTimeout: 60_000,
     hookTimeout: 60_000,
     // Server tests bind port 0 and Mongo tests use their own database, so files may run in parallel;
     // two workers match the two cores.

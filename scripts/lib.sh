@@ -33,3 +33,16 @@ go_tool() {
   [ -n "$dir" ] || { say "cannot download $modver"; cat "/tmp/go-install-$name.log" >&2; return 1; }
   (cd "$dir" && go build -trimpath -o "$HOME/go/bin/$name" "./${pkg#"${modver%@*}"/}")
 }
+
+# Debian packages, installed once with apt-get (as root) when PROBE (a file) is missing:
+# apt_packages PROBE PACKAGE... ; returns 1 when they could not be installed.
+apt_packages() {
+  local probe=$1
+  shift
+  if [ -e "$probe" ]; then return 0; fi
+  if [ "$(id -u)" != 0 ]; then say "$probe is missing and this is not root: cannot apt-get install $*"; return 1; fi
+  say "installing $* with apt-get (once)"
+  if [ ! -f /tmp/.pos-apt-updated ]; then apt-get update -qq >/dev/null 2>&1 && touch /tmp/.pos-apt-updated || true; fi
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null 2>&1 || return 1
+  [ -e "$probe" ]
+}

@@ -1,17 +1,29 @@
 #!/usr/bin/env bash
 # Starts the system on its embedded defaults (in-memory stores, demo catalogue):
-# master-data on :8002, then cart on :8003 calling it. Installs what is missing
-# first. Ctrl-C stops both. Environment variables: see README.md.
+# master-data on :8002, then cart on :8003 calling it, and the POS terminal page
+# on :8004 calling cart. Installs (and builds) what is missing first. Ctrl-C stops
+# them all. Environment variables: see README.md.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$repo_root"
 ensure_node_modules
 
 md_port="${MASTER_DATA_PORT:-8002}"
+terminal_port="${POS_TERMINAL_PORT:-8004}"
+
+# The page is static files built by Vite: rebuilt only when its sources or the generated code changed.
+terminal_dir=web/pos-terminal
+if [ ! -f "$terminal_dir/dist/index.html" ] ||
+  [ -n "$(find "$terminal_dir/src" "$terminal_dir/index.html" gen/src -newer "$terminal_dir/dist/index.html" -print -quit)" ]; then
+  say "building the POS terminal page (vite build)"
+  (cd "$terminal_dir" && pnpm exec vite build --logLevel warn)
+fi
 node --import tsx services/master-data/src/main.ts &
 md_pid=$!
 cart_pid=""
+terminal_pid=""
 stop() {
+  [ -n "$terminal_pid" ] && kill "$terminal_pid" 2>/dev/null || true
   [ -n "$cart_pid" ] && kill "$cart_pid" 2>/dev/null || true
   kill "$md_pid" 2>/dev/null || true
   wait 2>/dev/null || true
@@ -24,7 +36,15 @@ for _ in $(seq 1 100); do
   kill -0 "$md_pid" 2>/dev/null || { say "master-data exited"; exit 1; }
   sleep 0.1
 done
-MASTER_DATA_URL="${MASTER_DATA_URL:-http://127.0.0.1:${md_port}}" node --import tsx services/cart/src/main.ts &
+# The page is served from its own origin: cart lets it call (CORS) unless told otherwise.
+CORS_ALLOWED_ORIGINS="${CORS_ALLOWED_ORIGINS:-http://127.0.0.1:${terminal_port},http://localhost:${terminal_port}}" \
+  MASTER_DATA_URL="${MASTER_DATA_URL:-http://127.0.0.1:${md_port}}" node --import tsx services/cart/src/main.ts &
 cart_pid=$!
-say "master-data on :${md_port}, cart on :${CART_PORT:-8003} (Ctrl-C stops both)"
-wait -n "$md_pid" "$cart_pid"
+# Unset, the page calls cart on its own host name, port 8003; another CART_PORT must be passed on.
+if [ -n "${CART_PORT:-}" ] && [ -z "${POS_TERMINAL_CART_URL:-}" ]; then
+  export POS_TERMINAL_CART_URL="http://127.0.0.1:${CART_PORT}"
+fi
+node --import tsx "$terminal_dir/server/main.ts" &
+terminal_pid=$!
+say "master-data on :${md_port}, cart on :${CART_PORT:-8003}, POS terminal on http://127.0.0.1:${terminal_port}/ (Ctrl-C stops all)"
+wait -n "$md_pid" "$cart_pid" "$terminal_pid"

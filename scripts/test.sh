@@ -31,6 +31,7 @@ fi
 
 say "types: tsc --noEmit"
 pnpm exec tsc -p tsconfig.json --noEmit
+pnpm exec tsc -p web/pos-terminal/tsconfig.json --noEmit
 
 say "TypeScript lint and format: biome ci (biome.jsonc; .editorconfig)"
 pnpm exec biome ci --colors=off .
@@ -53,6 +54,12 @@ fi
 
 if ! go_tool grpcurl github.com/fullstorydev/grpcurl@v1.9.3 github.com/fullstorydev/grpcurl/cmd/grpcurl; then
   say "grpcurl could not be built: its tests will fail"
+fi
+
+# The POS terminal page's tests drive Debian's Chromium with playwright-core (no browser is downloaded);
+# a Japanese font so that its screenshots show the tax names.
+if ! apt_packages /usr/bin/chromium chromium fonts-ipafont-gothic; then
+  say "Chromium could not be installed: the POS terminal's browser tests will fail"
 fi
 
 say "interop tools: grpc-go interop client/server, connect-peer (interop/go/go.mod), gen/interop"

@@ -14,6 +14,8 @@ export interface CartConfig extends ServerSettings {
     breakerOpenMs: number;
     cacheTtlMs: number;
     cacheMaxEntries: number;
+    /** While on the fallback, the first call after this long tries the primary again. */
+    retryPrimaryAfterMs?: number;
   };
   /** Unset: the embedded in-memory cart store. */
   redisUrl: string | undefined;
@@ -41,11 +43,24 @@ export function readCartConfig(env: Env): CartConfig {
       breakerOpenMs: r.int("MASTER_DATA_BREAKER_OPEN_MS", 5000, 10, 600_000),
       cacheTtlMs: r.int("ITEM_CACHE_TTL_MS", 30_000, 0, 86_400_000),
       cacheMaxEntries: r.int("ITEM_CACHE_MAX_ENTRIES", 10_000, 0, 1_000_000),
+      retryPrimaryAfterMs: r.int("MASTER_DATA_FALLBACK_RETRY_PRIMARY_MS", 5000, 10, 3_600_000),
     },
     redisUrl: r.optionalString("REDIS_URL"),
     redisTimeoutMs: r.int("REDIS_TIMEOUT_MS", 1000, 10, 60_000),
     cartTtlSeconds: r.int("CART_TTL_SECONDS", 36_000, 1, 30 * 86_400),
   };
+  // A fallback transport only when its protocol is named; the rest defaults to the primary's, over HTTP/1.1.
+  const fallbackProtocol = r.optionalString("MASTER_DATA_FALLBACK_PROTOCOL");
+  if (fallbackProtocol !== undefined) {
+    const md = config.masterData;
+    config.masterData.fallback = {
+      url: r.url("MASTER_DATA_FALLBACK_URL", md.url, ["http:", "https:"]).toString().replace(/\/$/, ""),
+      protocol: r.oneOf("MASTER_DATA_FALLBACK_PROTOCOL", "connect", ["connect", "grpc", "grpc-web"]),
+      httpVersion: r.oneOf("MASTER_DATA_FALLBACK_HTTP_VERSION", "1.1", ["1.1", "2"]),
+      format: r.oneOf("MASTER_DATA_FALLBACK_FORMAT", md.format, ["binary", "json"]),
+      client: md.client,
+    };
+  }
   if (config.redisUrl !== undefined && !/^rediss?:\/\//.test(config.redisUrl)) {
     r.problem(`REDIS_URL must start with redis:// or rediss://, got "${config.redisUrl}"`);
   }

@@ -18,6 +18,10 @@ await runService({
           { from, to, lastFailure },
           `master-data circuit breaker ${from} → ${to}`,
         ),
+      onMasterDataRouteSwitch: ({ to, reason }) =>
+        to === "fallback"
+          ? log?.warn({ to, reason }, "master-data calls switched to the fallback transport")
+          : log?.info({ to }, "master-data calls back on the primary transport"),
     });
     // Ready while both stores answer; master-data is not one of them (see README: health).
     const health = createHealth({

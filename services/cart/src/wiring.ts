@@ -21,6 +21,8 @@ export interface CartDependencies {
 /** What the dependencies report as it happens, e.g. to the service's log. */
 export interface CartEvents {
   onBreakerStateChange?: MasterDataTransportOptions["onBreakerStateChange"];
+  /** master-data calls moved to the fallback transport, or back to the primary. */
+  onMasterDataRouteSwitch?: NonNullable<MasterDataTransportOptions["failover"]>["onSwitch"];
 }
 
 /**
@@ -38,6 +40,7 @@ export async function openCartDependencies(
     retry: { maxAttempts: md.retryAttempts },
     breaker: { name: "master-data", failureThreshold: md.breakerFailures, openMs: md.breakerOpenMs },
     onBreakerStateChange: events.onBreakerStateChange,
+    failover: { retryPrimaryAfterMs: md.retryPrimaryAfterMs, onSwitch: events.onMasterDataRouteSwitch },
   });
   const items = createItemClient(transport, { cache: { ttlMs: md.cacheTtlMs, maxEntries: md.cacheMaxEntries } });
   const opened: { close(): Promise<void> | void }[] = [transport];

@@ -13,7 +13,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { createOnePortFastify, type OnePortFastify, type OnePortOptions } from "./one-port-server.js";
 
 // Deadlines for things that should happen at once; generous so a loaded CI machine does not flake.
-const soon = 2_000;
+const soon = 10_000;
 
 interface Answer {
   status: number;

@@ -1,9 +1,11 @@
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
 import { invalid } from "@pos/common";
+import type { Item } from "@pos/gen/pos/masterdata/v1/item_pb.js";
 import {
   BatchGetItemDetailsResponseSchema,
   DeleteItemResponseSchema,
+  type GetItemDetailRequest,
   GetItemDetailResponseSchema,
   type ItemService,
   ListItemsResponseSchema,
@@ -25,24 +27,30 @@ import {
   limits,
 } from "./validation.js";
 
+/**
+ * One item as a store sells it, or the error saying what is missing: GetItemDetail's core, shared with
+ * the original system's contract (legacy-item-service.ts).
+ */
+export async function findItem(store: ItemStore, req: GetItemDetailRequest): Promise<Item> {
+  checkGetItemDetail(req);
+  const [item] = await store.getItems(req.tenantId, req.storeCode, [req.itemCode]);
+  if (item !== undefined) return item;
+  throw await notFound(store, req.tenantId, `item "${req.itemCode}" not found in tenant "${req.tenantId}"`);
+}
+
+// Only asked once an item is missing, so the hot path costs one query.
+async function notFound(store: ItemStore, tenantId: string, what: string): Promise<ConnectError> {
+  if (!(await store.hasTenant(tenantId))) {
+    return new ConnectError(`tenant "${tenantId}" has no catalogue`, Code.NotFound);
+  }
+  return new ConnectError(what, Code.NotFound);
+}
+
 /** The ItemService handlers: validate → store → response. Errors name what is missing. */
 export function createItemService(store: ItemStore): ServiceImpl<typeof ItemService> {
-  // Only asked once an item is missing, so the hot path costs one query.
-  async function notFound(tenantId: string, what: string): Promise<ConnectError> {
-    if (!(await store.hasTenant(tenantId))) {
-      return new ConnectError(`tenant "${tenantId}" has no catalogue`, Code.NotFound);
-    }
-    return new ConnectError(what, Code.NotFound);
-  }
-
   return {
     async getItemDetail(req) {
-      checkGetItemDetail(req);
-      const [item] = await store.getItems(req.tenantId, req.storeCode, [req.itemCode]);
-      if (item === undefined) {
-        throw await notFound(req.tenantId, `item "${req.itemCode}" not found in tenant "${req.tenantId}"`);
-      }
-      return create(GetItemDetailResponseSchema, { item });
+      return create(GetItemDetailResponseSchema, { item: await findItem(store, req) });
     },
 
     async batchGetItemDetails(req) {
@@ -93,7 +101,7 @@ export function createItemService(store: ItemStore): ServiceImpl<typeof ItemServ
       checkTenantId(req.tenantId);
       checkItemCode("item_code", req.itemCode);
       if (!(await store.deleteItem(req.tenantId, req.itemCode))) {
-        throw await notFound(req.tenantId, `item "${req.itemCode}" not found in tenant "${req.tenantId}"`);
+        throw await notFound(store, req.tenantId, `item "${req.itemCode}" not found in tenant "${req.tenantId}"`);
       }
       return create(DeleteItemResponseSchema);
     },
@@ -102,7 +110,7 @@ export function createItemService(store: ItemStore): ServiceImpl<typeof ItemServ
       const price = checkUpsertStorePrice(req);
       const [current] = await store.getItems(req.tenantId, req.storeCode, [req.itemCode]);
       if (current === undefined) {
-        throw await notFound(req.tenantId, `item "${req.itemCode}" not found in tenant "${req.tenantId}"`);
+        throw await notFound(store, req.tenantId, `item "${req.itemCode}" not found in tenant "${req.tenantId}"`);
       }
       const currency = current.unitPrice?.currencyCode;
       if (currency !== price.currencyCode) {
@@ -114,7 +122,7 @@ export function createItemService(store: ItemStore): ServiceImpl<typeof ItemServ
       const item = await store.upsertStorePrice(req.tenantId, req.storeCode, req.itemCode, price);
       if (item === undefined) {
         // Deleted between the read and the write.
-        throw await notFound(req.tenantId, `item "${req.itemCode}" not found in tenant "${req.tenantId}"`);
+        throw await notFound(store, req.tenantId, `item "${req.itemCode}" not found in tenant "${req.tenantId}"`);
       }
       return create(UpsertStorePriceResponseSchema, { item });
     },

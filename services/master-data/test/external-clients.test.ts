@@ -150,6 +150,7 @@ describe("external clients without local protos: server reflection", () => {
       "grpc.health.v1.Health",
       "grpc.reflection.v1.ServerReflection",
       "grpc.reflection.v1alpha.ServerReflection",
+      "item_service.ItemService",
       "pos.masterdata.v1.ItemService",
     ]);
   });

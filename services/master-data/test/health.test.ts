@@ -100,6 +100,6 @@ describe("health: grpc.health.v1.Health, /healthz, /readyz", () => {
   it("List names the server and the services it serves (not health and reflection themselves)", async () => {
     const { server } = await start();
     const res = await createClient(HealthService, transportMatrix(server.baseUrl)[2]!.transport).list({});
-    expect(Object.keys(res.statuses).sort()).toEqual(["", "pos.masterdata.v1.ItemService"]);
+    expect(Object.keys(res.statuses).sort()).toEqual(["", "item_service.ItemService", "pos.masterdata.v1.ItemService"]);
   });
 });

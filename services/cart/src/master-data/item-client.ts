@@ -4,8 +4,7 @@ import { ItemService } from "@pos/gen/pos/masterdata/v1/item_service_pb.js";
 import type { Tax } from "@pos/gen/pos/masterdata/v1/tax_pb.js";
 import { callContext, isCallerDeadlineError } from "./deadline.js";
 import { createItemCache, type ItemCacheOptions, itemKey } from "./item-cache.js";
-import type { ResilienceStats } from "./resilience.js";
-import type { MasterDataTransport } from "./transport.js";
+import type { MasterDataTransport, MasterDataTransportStats } from "./transport.js";
 
 /** Who asks: items are priced per store, and master-data logs the terminal. */
 export interface ItemScope {
@@ -28,7 +27,7 @@ export interface ItemLookup {
 }
 
 /** What the repository did about items, plus the resilience stats of the transport underneath. */
-export interface ItemClientStats extends ResilienceStats {
+export interface ItemClientStats extends MasterDataTransportStats {
   /** Item codes and tax lists answered from the cache. */
   cacheHits: number;
   /** Item codes and tax lists not in the cache (fetched or joined to an in-flight fetch). */

@@ -8,6 +8,7 @@ import {
   Http2SessionManager,
 } from "@connectrpc/connect-node";
 import { createDeadlineResetInterceptor } from "./deadline-reset.js";
+import { createFailover, type FailoverOptions, type FailoverStats } from "./failover.js";
 import { createFastTransport, timeoutHeaderOf } from "./fast-transport.js";
 import { createHttp1Sender, createHttp2Sender } from "./http-senders.js";
 import { createResilience, type ResilienceOptions, type ResilienceStats } from "./resilience.js";
@@ -31,6 +32,8 @@ export interface MasterDataTransportConfig {
   format: WireFormat;
   /** Default "fast" (measured: bench/README.md, "cart → master-data client"). */
   client?: ClientKind;
+  /** Where calls go while this one cannot connect or fails at the protocol level (see failover.ts). */
+  fallback?: Omit<MasterDataTransportConfig, "fallback"> | undefined;
 }
 
 /** Connection tuning; the defaults suit one cart process talking to one master-data. */
@@ -49,12 +52,19 @@ export interface ConnectionOptions {
 
 export interface MasterDataTransportOptions extends ResilienceOptions {
   connection?: ConnectionOptions;
+  /** With a fallback configured: when to try the primary again, and who hears of a switch. */
+  failover?: Pick<FailoverOptions, "retryPrimaryAfterMs" | "onSwitch" | "now">;
 }
+
+export type MasterDataTransportStats = ResilienceStats & {
+  /** Present when a fallback is configured: the route in use and the switches so far. */
+  failover?: FailoverStats;
+};
 
 export interface MasterDataTransport {
   /** With the resilience interceptors (error mapping, retry, breaker, deadline, latency) composed on it. */
   transport: Transport;
-  stats(): ResilienceStats;
+  stats(): MasterDataTransportStats;
   /** One line for the start-up log, e.g. "grpc over HTTP/2 (binary) to http://127.0.0.1:8002". */
   describe: string;
   /** Closes the connections; the transport must not be used afterwards. */
@@ -101,6 +111,18 @@ export function checkTransportConfig(config: MasterDataTransportConfig): string[
       "master-data protocol grpc needs HTTP/2 (gRPC uses HTTP/2 trailers): set the HTTP version to 2, or use connect or grpc-web over HTTP/1.1",
     );
   }
+  if (config.fallback !== undefined) {
+    problems.push(...checkTransportConfig(config.fallback).map((p) => `fallback: ${p}`));
+    const { url, protocol, httpVersion, format } = config.fallback;
+    if (
+      url === config.url &&
+      protocol === config.protocol &&
+      httpVersion === config.httpVersion &&
+      format === config.format
+    ) {
+      problems.push("master-data fallback is the same transport as the primary: name another protocol or HTTP version");
+    }
+  }
   return problems;
 }
 
@@ -114,10 +136,41 @@ export function createMasterDataTransport(
   config: MasterDataTransportConfig,
   options: MasterDataTransportOptions = {},
 ): MasterDataTransport {
-  const { connection, ...resilienceOptions } = options;
-  const resilience = createResilience(timeoutHeaderOf(config.protocol), resilienceOptions);
-  const wire = createWireTransport(config, { connection, interceptors: resilience.interceptors });
-  return { ...wire, stats: resilience.stats };
+  const { connection, failover: failoverOptions, ...resilienceOptions } = options;
+  const primaryTimeoutHeader = timeoutHeaderOf(config.protocol);
+  const resilience = createResilience(primaryTimeoutHeader, resilienceOptions);
+  if (config.fallback === undefined) {
+    const wire = createWireTransport(config, { connection, interceptors: resilience.interceptors });
+    return { ...wire, stats: resilience.stats };
+  }
+  // The fallback is a bare wire under the same resilience chain: one retry budget, one breaker, and a
+  // call counts as failed only when the fallback failed too.
+  const fallback = createWireTransport(config.fallback, { connection });
+  const failover = createFailover({
+    ...failoverOptions,
+    fallback: fallback.transport,
+    primaryTimeoutHeader: { name: primaryTimeoutHeader.name, parse: parseTimeoutMs },
+  });
+  const { fallback: _, ...primaryConfig } = config;
+  const primary = createWireTransport(primaryConfig, {
+    connection,
+    interceptors: [...resilience.interceptors, failover.interceptor],
+  });
+  return {
+    transport: primary.transport,
+    describe: `${primary.describe}, falling back to ${fallback.describe}`,
+    stats: () => ({ ...resilience.stats(), failover: failover.stats() }),
+    close() {
+      primary.close();
+      fallback.close();
+    },
+  };
+}
+
+// What the deadline interceptor wrote: milliseconds, bare (Connect) or with the "m" unit (gRPC).
+function parseTimeoutMs(value: string): number | undefined {
+  const m = /^(\d{1,8})m?$/.exec(value);
+  return m === null ? undefined : Number(m[1]);
 }
 
 /**

@@ -6,7 +6,7 @@ import { connectMongoItemStore, createMongoItemStore, indexNames } from "./mongo
 
 const uri = mongoUriForSuite("ItemStore contract: mongodb");
 // Generous: FerretDB takes its time over 1,000-record bulk writes on a busy machine.
-const timeoutMs = 10_000;
+const timeoutMs = 60_000;
 
 if (uri !== undefined) {
   const fresh = freshMongoDatabase(uri, "pos_contract", timeoutMs);
