@@ -17,6 +17,9 @@ apt_tool h2load nghttp2-client
 apt_tool wrk wrk
 export BENCH_GHZ_MODULE=github.com/bojand/ghz@v0.120.0
 go_tool ghz "$BENCH_GHZ_MODULE" github.com/bojand/ghz/cmd/ghz || say "could not build ghz (its rows will be skipped)"
+ensure_node
 [ -d node_modules ] && [ -d bench/node_modules ] || ensure_node_modules
+# master-data and cart run as built JavaScript, as start.sh runs them.
+build_services
 
 exec node --import tsx bench/src/main.ts "$@"

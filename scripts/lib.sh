@@ -7,7 +7,32 @@ pnpm_version="$(sed -n 's/.*"packageManager": "pnpm@\([0-9.]*\)".*/\1/p' "$repo_
 
 say() { printf '\033[1m[%s]\033[0m %s\n' "$(basename "$0" .sh)" "$*" >&2; }
 
+# The Node line the project runs on (.node-version; package.json engines agree). A machine whose
+# node is another line gets that version from the npm registry's `node` package (the only source
+# reachable here) in .cache/, put first on PATH. Instant once there.
+node_version="$(tr -d ' v\n' <"$repo_root/.node-version")"
+ensure_node() {
+  local have
+  have="$(node --version 2>/dev/null || true)"
+  # Same major line, same or newer patch: the machine's own node will do.
+  if [ -n "$have" ] && [ "${have%%.*}" = "v${node_version%%.*}" ] &&
+    [ "$(printf '%s\n%s\n' "${have#v}" "$node_version" | sort -V | head -n 1)" = "$node_version" ]; then
+    return
+  fi
+  local dir="$repo_root/.cache/node-v$node_version"
+  local bin="$dir/node_modules/node/bin"
+  if [ "$("$bin/node" --version 2>/dev/null)" != "v$node_version" ]; then
+    command -v npm >/dev/null 2>&1 || { say "npm is missing: cannot install Node $node_version"; return 1; }
+    say "installing Node $node_version from the npm registry into .cache/ (this machine has ${have:-no node})"
+    rm -rf "$dir"
+    npm install --prefix "$dir" --no-save --no-package-lock --no-audit --no-fund --loglevel=error "node@$node_version" >/dev/null
+    [ "$("$bin/node" --version 2>/dev/null)" = "v$node_version" ] || { say "installing Node $node_version failed"; return 1; }
+  fi
+  export PATH="$bin:$PATH"
+}
+
 ensure_pnpm() {
+  ensure_node
   if command -v pnpm >/dev/null 2>&1 && [ "$(pnpm --version 2>/dev/null)" = "$pnpm_version" ]; then return; fi
   say "installing pnpm $pnpm_version from the npm registry"
   npm install -g --silent "pnpm@$pnpm_version" >/dev/null 2>&1 || npm install -g "pnpm@$pnpm_version"
@@ -17,6 +42,11 @@ ensure_node_modules() {
   ensure_pnpm
   # Quick when the lockfile is already installed; --frozen-lockfile keeps CI honest.
   (cd "$repo_root" && pnpm install --frozen-lockfile --reporter=silent)
+}
+
+# The services as JavaScript (scripts/build.ts): what start.sh and the bench run. Under a second.
+build_services() {
+  (cd "$repo_root" && node --import tsx scripts/build.ts)
 }
 
 # A Go-built tool in ~/go/bin (reused when present): go_tool NAME MODULE@VERSION PACKAGE

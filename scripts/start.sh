@@ -7,6 +7,7 @@ set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$repo_root"
 ensure_node_modules
+build_services
 
 md_port="${MASTER_DATA_PORT:-8002}"
 terminal_port="${POS_TERMINAL_PORT:-8004}"
@@ -18,7 +19,7 @@ if [ ! -f "$terminal_dir/dist/index.html" ] ||
   say "building the POS terminal page (vite build)"
   (cd "$terminal_dir" && pnpm exec vite build --logLevel warn)
 fi
-node --import tsx services/master-data/src/main.ts &
+node --enable-source-maps services/master-data/dist/main.js &
 md_pid=$!
 cart_pid=""
 terminal_pid=""
@@ -38,7 +39,7 @@ for _ in $(seq 1 100); do
 done
 # The page is served from its own origin: cart lets it call (CORS) unless told otherwise.
 CORS_ALLOWED_ORIGINS="${CORS_ALLOWED_ORIGINS:-http://127.0.0.1:${terminal_port},http://localhost:${terminal_port}}" \
-  MASTER_DATA_URL="${MASTER_DATA_URL:-http://127.0.0.1:${md_port}}" node --import tsx services/cart/src/main.ts &
+  MASTER_DATA_URL="${MASTER_DATA_URL:-http://127.0.0.1:${md_port}}" node --enable-source-maps services/cart/dist/main.js &
 cart_pid=$!
 # Unset, the page calls cart on its own host name, port 8003; another CART_PORT must be passed on.
 if [ -n "${CART_PORT:-}" ] && [ -z "${POS_TERMINAL_CART_URL:-}" ]; then

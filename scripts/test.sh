@@ -29,6 +29,9 @@ else
   say "schema: no previous commit with a schema, buf breaking skipped"
 fi
 
+say "build: the services as JavaScript (scripts/build.ts, esbuild)"
+build_services
+
 say "types: tsc --noEmit"
 pnpm exec tsc -p tsconfig.json --noEmit
 pnpm exec tsc -p web/pos-terminal/tsconfig.json --noEmit

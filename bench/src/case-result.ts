@@ -6,7 +6,17 @@ import { cpuPerRequestUs } from "./stats.js";
 
 export type CaseBase = Pick<
   CaseResult,
-  "id" | "kind" | "server" | "rpc" | "transport" | "loadgen" | "concurrency" | "mode" | "notes" | "baselineId"
+  | "id"
+  | "kind"
+  | "server"
+  | "rpc"
+  | "transport"
+  | "loadgen"
+  | "concurrency"
+  | "mode"
+  | "notes"
+  | "baselineId"
+  | "floorId"
 >;
 
 export const mb = (kb: number | undefined) => (kb === undefined ? undefined : kb / 1024);

@@ -1,7 +1,13 @@
 import type { NodeClientKind } from "./client-spec.js";
 import type { BodyEncoding } from "./requests.js";
 
-export type ServerKind = "master-data" | "grpc-js" | "fastify-json";
+export type ServerKind =
+  | "master-data"
+  | "master-data-connect-es"
+  | "grpc-js"
+  | "fastify-json"
+  | "floor-http1"
+  | "floor-http2";
 export type ExternalTool = "wrk" | "h2load" | "ghz";
 
 export type LoadGen =
@@ -21,6 +27,8 @@ export interface DirectCase {
   concurrency: number;
   /** The peer case measured right before this one, same client, same concurrency. */
   baselineId: string | undefined;
+  /** The floor case (bare node:http / node:http2) with the same native load generator. */
+  floorId?: string | undefined;
 }
 
 export interface CartTransport {
@@ -52,8 +60,11 @@ export const transportLabels: Record<NodeClientKind, string> = {
 
 export const serverLabels: Record<ServerKind, string> = {
   "master-data": "master-data",
+  "master-data-connect-es": "master-data, connect-es only",
   "grpc-js": "peer: grpc-js",
   "fastify-json": "peer: Fastify JSON",
+  "floor-http1": "floor: bare node:http",
+  "floor-http2": "floor: bare node:http2",
 };
 
 export function loadgenLabel(g: LoadGen): string {
@@ -96,9 +107,10 @@ export function directCases(levels: readonly number[], tools: ReadonlySet<Extern
     loadgen: LoadGen,
     c: number,
     baselineId?: string,
+    floorId?: string,
   ) => {
     const id = directId(server, rpc, loadgen, c);
-    cases.push({ kind: "direct", id, server, rpc, transport, loadgen, concurrency: c, baselineId });
+    cases.push({ kind: "direct", id, server, rpc, transport, loadgen, concurrency: c, baselineId, floorId });
     return id;
   };
   const node = (client: NodeClientKind): LoadGen => ({ kind: "node", client });
@@ -119,16 +131,25 @@ export function directCases(levels: readonly number[], tools: ReadonlySet<Extern
     const grpcJsBatch = add("grpc-js", "batch20", "grpc", node("grpc"), c);
     add("master-data", "batch20", "grpc", node("grpc"), c, grpcJsBatch);
     // Native load generators: they leave the CPU to the server.
+    // The floor (a bare node:http / node:http2 server answering the same bytes) first, then the peer.
     if (tools.has("wrk")) {
-      const wrk = add("fastify-json", "get", "connect-json-h1", { kind: "wrk", encoding: "connect-json" }, c);
-      add("master-data", "get", "connect-json-h1", { kind: "wrk", encoding: "connect-json" }, c, wrk);
-      add("master-data", "get", "connect-proto-h1", { kind: "wrk", encoding: "connect-proto" }, c, wrk);
-      add("master-data", "get", "grpc-web-h1", { kind: "wrk", encoding: "grpc-web" }, c, wrk);
+      const json = { kind: "wrk", encoding: "connect-json" } as const;
+      const floor = add("floor-http1", "get", "connect-json-h1", json, c);
+      const wrk = add("fastify-json", "get", "connect-json-h1", json, c, undefined, floor);
+      add("master-data", "get", "connect-json-h1", json, c, wrk, floor);
+      add("master-data", "get", "connect-proto-h1", { kind: "wrk", encoding: "connect-proto" }, c, wrk, floor);
+      add("master-data", "get", "grpc-web-h1", { kind: "wrk", encoding: "grpc-web" }, c, wrk, floor);
+      // The same server with UNARY_FAST_PATH=false: what connect-fastify alone costs (the fallback).
+      add("master-data-connect-es", "get", "connect-json-h1", json, c, wrk, floor);
+      add("master-data-connect-es", "get", "grpc-web-h1", { kind: "wrk", encoding: "grpc-web" }, c, wrk, floor);
     }
     if (tools.has("h2load")) {
-      const h2 = add("grpc-js", "get", "grpc", { kind: "h2load", encoding: "grpc" }, c);
-      add("master-data", "get", "grpc", { kind: "h2load", encoding: "grpc" }, c, h2);
-      add("master-data", "get", "connect-proto-h2", { kind: "h2load", encoding: "connect-proto" }, c, h2);
+      const grpc = { kind: "h2load", encoding: "grpc" } as const;
+      const floor = add("floor-http2", "get", "grpc", grpc, c);
+      const h2 = add("grpc-js", "get", "grpc", grpc, c, undefined, floor);
+      add("master-data", "get", "grpc", grpc, c, h2, floor);
+      add("master-data", "get", "connect-proto-h2", { kind: "h2load", encoding: "connect-proto" }, c, h2, floor);
+      add("master-data-connect-es", "get", "grpc", grpc, c, h2, floor);
     }
     if (tools.has("ghz")) {
       const ghz = add("grpc-js", "get", "grpc", { kind: "ghz" }, c);

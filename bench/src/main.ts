@@ -44,14 +44,30 @@ async function runDirect(
   results: CaseResult[],
 ): Promise<void> {
   const cases = directCases(o.levels, new Set(Object.keys(tools) as ExternalTool[]));
-  progress.note("bench: starting master-data and the peers (grpc-js, plain Fastify), each in its own process");
+  progress.note(
+    "bench: starting master-data, the peers (grpc-js, plain Fastify) and the floors (bare node:http, node:http2), each in its own process",
+  );
   // All stay up, idle when not under load, so that ours and its peer run back to back.
-  const [md, grpcJs, fastify] = await Promise.all([
+  const [md, mdConnectEs, grpcJs, fastify, floor1, floor2] = await Promise.all([
     servers.start("master-data", entries.masterData, { MASTER_DATA_PORT: "0", LOG_LEVEL: "info" }),
+    servers.start("master-data-connect-es", entries.masterData, {
+      MASTER_DATA_PORT: "0",
+      LOG_LEVEL: "info",
+      UNARY_FAST_PATH: "false",
+    }),
     servers.start("grpc-js", entries.grpcJs, { PEER_PORT: "0" }),
     servers.start("fastify-json", entries.fastifyJson, { PEER_PORT: "0" }),
+    servers.start("floor-http1", entries.floor, { PEER_PORT: "0", FLOOR_HTTP: "1.1" }),
+    servers.start("floor-http2", entries.floor, { PEER_PORT: "0", FLOOR_HTTP: "2" }),
   ]);
-  const byKind: Record<ServerKind, RunningServer> = { "master-data": md, "grpc-js": grpcJs, "fastify-json": fastify };
+  const byKind: Record<ServerKind, RunningServer> = {
+    "master-data": md,
+    "master-data-connect-es": mdConnectEs,
+    "grpc-js": grpcJs,
+    "fastify-json": fastify,
+    "floor-http1": floor1,
+    "floor-http2": floor2,
+  };
   for (const c of cases) {
     const d = describeDirect(c);
     progress.start(`${d.server} · ${d.rpc} · ${d.transport} · ${d.loadgen} · c=${c.concurrency}`);
@@ -59,7 +75,7 @@ async function runDirect(
     results.push(r);
     progress.finish(summaryLine(r));
   }
-  await servers.stop(md, grpcJs, fastify);
+  await servers.stop(md, mdConnectEs, grpcJs, fastify, floor1, floor2);
 }
 
 async function runCart(o: Options, servers: Servers, progress: Progress, results: CaseResult[]): Promise<void> {

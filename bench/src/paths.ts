@@ -10,9 +10,11 @@ export const cacheDir = path.join(benchDir, ".cache");
 export const resultsDir = path.join(benchDir, "results");
 
 export const entries = {
-  masterData: path.join(repoRoot, "services/master-data/src/main.ts"),
-  cart: path.join(repoRoot, "services/cart/src/main.ts"),
+  // The built services (bench/run.sh builds them first), as start.sh runs them.
+  masterData: path.join(repoRoot, "services/master-data/dist/main.js"),
+  cart: path.join(repoRoot, "services/cart/dist/main.js"),
   grpcJs: path.join(here, "serve-grpc-js.ts"),
   fastifyJson: path.join(here, "serve-fastify-json.ts"),
+  floor: path.join(here, "serve-floor.ts"),
   client: path.join(here, "load-client.ts"),
 };

@@ -74,12 +74,12 @@ export function markdownReport(report: BenchReport): string {
     lines.push(`#### master-data and peers, concurrency ${c}`);
     lines.push("");
     lines.push(
-      "| server | RPC | transport | load generator | req/s | p50 ms | p90 ms | p99 ms | max ms | errors | server CPU µs/req | client CPU µs/req | server peak RSS MB | req/s vs peer | server CPU vs peer |",
+      "| server | RPC | transport | load generator | req/s | p50 ms | p90 ms | p99 ms | max ms | errors | server CPU µs/req | client CPU µs/req | server peak RSS MB | req/s vs peer | server CPU vs peer | server CPU vs floor |",
     );
-    lines.push("|---|---|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|");
+    lines.push("|---|---|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|");
     for (const r of rows) {
       lines.push(
-        `| ${r.server} | ${r.rpc} | ${r.transport} | ${r.loadgen} | ${f(r.rps)} | ${ms(r.latency.p50Ms)} | ${ms(r.latency.p90Ms)} | ${ms(r.latency.p99Ms)} | ${ms(r.latency.maxMs)} | ${errs(r)} | ${f(r.serverCpuUsPerReq)} | ${f(r.clientCpuUsPerReq)} | ${f(r.serverPeakRssMb)} | ${x(r.vsBaseline?.rps)} | ${x(r.vsBaseline?.serverCpuPerReq)} |`,
+        `| ${r.server} | ${r.rpc} | ${r.transport} | ${r.loadgen} | ${f(r.rps)} | ${ms(r.latency.p50Ms)} | ${ms(r.latency.p90Ms)} | ${ms(r.latency.p99Ms)} | ${ms(r.latency.maxMs)} | ${errs(r)} | ${f(r.serverCpuUsPerReq)} | ${f(r.clientCpuUsPerReq)} | ${f(r.serverPeakRssMb)} | ${x(r.vsBaseline?.rps)} | ${x(r.vsBaseline?.serverCpuPerReq)} | ${x(r.vsFloor?.serverCpuPerReq)} |`,
       );
     }
   }

@@ -33,6 +33,9 @@ export interface CaseResult {
   notes: string[];
   baselineId: string | undefined;
   vsBaseline: Ratios | undefined;
+  /** The floor case (a bare node:http / node:http2 server) this one is divided by, same load generator. */
+  floorId?: string | undefined;
+  vsFloor?: Ratios | undefined;
   cart: CartExtras | undefined;
 }
 
@@ -58,15 +61,19 @@ export interface Ratios {
 
 export function compareWithBaselines(results: CaseResult[]): void {
   const byId = new Map(results.map((r) => [r.id, r]));
-  for (const r of results) {
-    const base = r.baselineId === undefined ? undefined : byId.get(r.baselineId);
-    if (base === undefined || !base.ran || !r.ran) continue;
-    r.vsBaseline = {
+  const versus = (r: CaseResult, id: string | undefined): Ratios | undefined => {
+    const base = id === undefined ? undefined : byId.get(id);
+    if (base === undefined || !base.ran || !r.ran) return undefined;
+    return {
       rps: ratio(r.rps, base.rps),
       serverCpuPerReq: ratio(r.serverCpuUsPerReq, base.serverCpuUsPerReq),
       p50: ratio(r.latency.p50Ms, base.latency.p50Ms),
       p99: ratio(r.latency.p99Ms, base.latency.p99Ms),
     };
+  };
+  for (const r of results) {
+    r.vsBaseline = versus(r, r.baselineId);
+    r.vsFloor = versus(r, r.floorId);
   }
 }
 

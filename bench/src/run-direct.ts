@@ -4,6 +4,7 @@ import { type CaseBase, emptyResult, fromClient, mb } from "./case-result.js";
 import { type DirectCase, type ExternalTool, loadgenLabel, rpcLabels, serverLabels, transportLabels } from "./cases.js";
 import type { Options } from "./cli.js";
 import type { DirectSpec } from "./client-spec.js";
+import { probeGrpc } from "./grpc-probe.js";
 import { cacheDir, entries } from "./paths.js";
 import { cpuDeltaMs, readCpu, readMemory, sampleRss } from "./proc-stats.js";
 import { childPids, type RunningServer, runNodeClient, runTool } from "./processes.js";
@@ -28,6 +29,7 @@ export function describeDirect(c: DirectCase): CaseBase {
     mode: "closed-loop",
     notes: [],
     baselineId: c.baselineId,
+    floorId: c.floorId,
   };
 }
 
@@ -138,6 +140,16 @@ async function runWithTool(
     return () => clearInterval(timer);
   };
   try {
+    // h2load reads no trailers: a probe with the same body must get grpc-status 0, and its answer's
+    // size is what every good answer of the run must carry (see parseH2load).
+    let grpcAnswerBytes: number | undefined;
+    if (loadgen.kind === "h2load" && loadgen.encoding === "grpc") {
+      const body = await readFile(inputs.h2loadBodies.grpc ?? "");
+      const probe = await probeGrpc(url, body, headersFor("grpc"));
+      if (probe.status !== "0")
+        throw new Error(`gRPC probe answered grpc-status ${probe.status ?? "(none)"}: ${probe.message ?? ""}`);
+      grpcAnswerBytes = probe.dataBytes;
+    }
     let stop = ticker("warming up");
     const warm = await runTool(binary, argsFor(Math.max(1, Math.round(o.warmupMs / 1000)), outFile), statFile);
     stop();
@@ -178,7 +190,7 @@ async function runWithTool(
       tool === "wrk"
         ? parseWrk(run.stdout)
         : tool === "h2load"
-          ? parseH2load(run.stdout, await readFile(outFile, "utf8"))
+          ? parseH2load(run.stdout, await readFile(outFile, "utf8"), grpcAnswerBytes)
           : parseGhz(await readFile(outFile, "utf8"));
     await rm(outFile, { force: true });
     const serverCpuMs = cpuDeltaMs(before, after);

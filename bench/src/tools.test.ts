@@ -56,6 +56,18 @@ describe("h2load", () => {
     expect(r.windowMs).toBe(2000);
     expect(r.latency).toMatchObject({ p50Ms: 2, maxMs: 3 });
   });
+
+  it("counts a gRPC answer without its message (an error status, HTTP 200) as an error", () => {
+    const stdout =
+      "finished in 2.00s, 3 req/s\nrequests: 3 total, 3 started, 3 done, 3 succeeded, 0 failed, 0 errored, 0 timeout\n" +
+      "traffic: 1.00KB (1024) total, 300B (300) headers (space savings 90.00%), 200B (200) data\n";
+    const log = "1700000000000000\t200\t1000\n1700000000000100\t200\t3000\n1700000000000200\t200\t2000\n";
+    expect(parseH2load(stdout, log, 100).errors).toBe(1);
+    expect(parseH2load(stdout, log, 200 / 3).errors).toBe(0);
+    expect(() =>
+      parseH2load("requests: 1 total, 1 started, 1 done, 1 succeeded, 0 failed, 0 errored, 0 timeout", log, 10),
+    ).toThrow(/traffic/);
+  });
 });
 
 describe("ghz", () => {

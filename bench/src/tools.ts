@@ -120,8 +120,13 @@ export function h2loadArgs(
   return args;
 }
 
-/** h2load's summary line plus its per-request log (status and µs per request) for percentiles. */
-export function parseH2load(stdout: string, log: string): ToolRun {
+/**
+ * h2load's summary line plus its per-request log (status and µs per request) for percentiles.
+ * h2load does not read trailers, so for gRPC (`grpcAnswerBytes` = the DATA bytes of one good
+ * answer, its message frame) an answer counts as good only when it carried its message: the
+ * response DATA bytes must be answers × grpcAnswerBytes (an error status carries no message).
+ */
+export function parseH2load(stdout: string, log: string, grpcAnswerBytes?: number): ToolRun {
   const m = stdout.match(
     /requests: (\d+) total, (\d+) started, (\d+) done, (\d+) succeeded, (\d+) failed, (\d+) errored, (\d+) timeout/,
   );
@@ -138,12 +143,23 @@ export function parseH2load(stdout: string, log: string): ToolRun {
     if (!(status >= 200 && status < 300)) non2xx++;
   }
   const windowMs = finished === null ? 0 : Number(finished[1]) * (finished[2] === "s" ? 1000 : 1);
+  let errors = Math.max(non2xx, (failed ?? 0) + (errored ?? 0)) + (timeout ?? 0);
+  if (grpcAnswerBytes !== undefined) {
+    const data = stdout.match(/traffic: .*?, \S+ \((\d+)\) data/);
+    if (data === null) throw new Error(`h2load printed no "traffic:" line with data bytes:\n${stdout}`);
+    const good = Math.floor(Number(data[1]) / grpcAnswerBytes);
+    errors = Math.max(errors, latencies.length - good);
+  }
   return {
     requests: latencies.length,
-    errors: Math.max(non2xx, (failed ?? 0) + (errored ?? 0)) + (timeout ?? 0),
+    errors,
     windowMs,
     latency: summarizeLatencies(latencies),
-    notes: ["h2load: one fixed request body; checks HTTP status only (gRPC's grpc-status trailer is not checked)"],
+    notes: [
+      grpcAnswerBytes === undefined
+        ? "h2load: one fixed request body; checks HTTP status"
+        : "h2load (gRPC): one fixed request body; a probe call with it must end in grpc-status 0 first, and every answer must carry the response message (h2load reads no trailers)",
+    ],
   };
 }
 

@@ -1,16 +1,22 @@
 import { randomUUID } from "node:crypto";
-import type { ConnectRouter } from "@connectrpc/connect";
+import type http from "node:http";
+import type http2 from "node:http2";
+import type { ConnectRouter, ContextValues, Interceptor } from "@connectrpc/connect";
 import { createContextValues } from "@connectrpc/connect";
 import { fastifyConnectPlugin } from "@connectrpc/connect-fastify";
+import { compressionBrotli, compressionGzip } from "@connectrpc/connect-node";
 import fastifyCors from "@fastify/cors";
 import { Health as HealthService } from "@pos/gen/health/v1/health_pb.js";
-import type { FastifyInstance } from "fastify";
+import type { FastifyBaseLogger, FastifyInstance } from "fastify";
 import { type CorsSettings, fastifyCorsOptions } from "./cors.js";
 import { createErrorMappingInterceptor } from "./errors.js";
 import { createHealth, createHealthService, type Health, ServingStatus } from "./health.js";
-import { createOnePortFastify } from "./one-port-server.js";
+import { createOnePortFastify, type FrontHandler } from "./one-port-server.js";
+import { replyNotFoundInProtocol } from "./protocol-not-found.js";
 import { registerReflection } from "./reflection.js";
-import { requestLogKey, requestLogOf } from "./request-log.js";
+import { createRequestLog, requestLogKey } from "./request-log.js";
+import { createUnaryFastPath } from "./unary-fast-path.js";
+import { routerWithFastPath } from "./unary-routes.js";
 
 export interface ConnectAppOptions {
   serviceName: string;
@@ -20,6 +26,10 @@ export interface ConnectAppOptions {
   logRequests: boolean;
   /** Largest request message accepted, in bytes (Connect's readMaxBytes). */
   readMaxBytes: number;
+  /** Answer plain unary calls on the fast path (unary-fast-path.ts); false sends every call through connect-fastify. */
+  unaryFastPath?: boolean;
+  /** Sees every request before either path takes it (tests use it to prove what went over the wire). */
+  observeRequest?: (req: http.IncomingMessage | http2.Http2ServerRequest) => void;
   tls?: { cert: Buffer; key: Buffer } | undefined;
   /**
    * Responses at least this large are compressed when the client accepts gzip/br (Connect's
@@ -35,21 +45,55 @@ export interface ConnectAppOptions {
 // Only echo a caller's request id when it is a plain token: it lands in logs and headers.
 const requestIdPattern = /^[A-Za-z0-9._:-]{1,128}$/;
 
+function requestIdFrom(given: string | string[] | undefined): string {
+  return typeof given === "string" && requestIdPattern.test(given) ? given : randomUUID();
+}
+
 /**
  * A fastify app on ONE port (HTTP/1.1 and HTTP/2, see one-port-server.ts) that
  * serves the given Connect routes over Connect, gRPC and gRPC-Web, with request
  * ids, error mapping, CORS for browsers on the configured origins, grpc.health.v1.Health, server
  * reflection (v1 and v1alpha), GET /healthz (liveness) and GET /readyz (readiness: the health status).
+ * Plain unary calls take the fast path in front of fastify (unary-fast-path.ts); everything else goes
+ * through connect-fastify. Both run the same implementations with the same interceptors and context
+ * values, composed once below.
  */
 export async function createConnectApp(options: ConnectAppOptions): Promise<FastifyInstance> {
+  // THE interceptors and per-call context values of every call, whichever path serves it.
+  const interceptors: Interceptor[] = [createErrorMappingInterceptor()];
+  const contextValuesFor = (requestId: string, log: FastifyBaseLogger): ContextValues =>
+    createContextValues().set(requestLogKey, createRequestLog(log, requestId));
+  const handlerOptions = {
+    readMaxBytes: options.readMaxBytes,
+    acceptCompression: [compressionGzip, compressionBrotli],
+    ...(options.compressMinBytes !== undefined && { compressMinBytes: options.compressMinBytes }),
+  };
+
+  // Fastify's per-request log lines need fastify's request: with them on, everything goes through it.
+  const fastPath =
+    options.unaryFastPath === false || options.logRequests
+      ? undefined
+      : createUnaryFastPath({
+          handlerOptions,
+          interceptors,
+          requestId: requestIdFrom,
+          contextValues: (requestId) => contextValuesFor(requestId, app.log),
+        });
+  const observe = options.observeRequest;
+  let front: FrontHandler | undefined = fastPath?.handle;
+  if (observe !== undefined) {
+    const next = front;
+    front = (req, res) => {
+      observe(req);
+      return next?.(req, res) ?? false;
+    };
+  }
   const app = createOnePortFastify({
     logger: { level: options.logLevel, base: { service: options.serviceName } },
     disableRequestLogging: !options.logRequests,
     tls: options.tls,
-    genReqId: (req) => {
-      const given = req.headers["x-request-id"];
-      return typeof given === "string" && requestIdPattern.test(given) ? given : randomUUID();
-    },
+    genReqId: (req) => requestIdFrom(req.headers["x-request-id"]),
+    front,
   });
   app.addHook("onRequest", async (req, reply) => {
     reply.header("x-request-id", req.id);
@@ -66,8 +110,12 @@ export async function createConnectApp(options: ConnectAppOptions): Promise<Fast
       .code(serving ? 200 : 503)
       .send({ status: ServingStatus[status], service: options.serviceName, failing: health.failing() });
   });
+  // Unknown services and methods answer in the caller's protocol (gRPC: grpc-status 12), not fastify's JSON 404.
+  app.setNotFoundHandler((req, reply) => replyNotFoundInProtocol(req, reply));
   await app.register(fastifyConnectPlugin, {
-    routes: (router) => {
+    routes: (connectRouter) => {
+      // The services are registered once; unary methods also reach the fast path through this router.
+      const router = fastPath === undefined ? connectRouter : routerWithFastPath(connectRouter, fastPath);
       options.routes(router);
       health.addServices(router.handlers.map((h) => h.service.typeName));
       router.service(HealthService, createHealthService(health));
@@ -75,10 +123,9 @@ export async function createConnectApp(options: ConnectAppOptions): Promise<Fast
       // Once authentication exists it stays open (see README: reflection).
       registerReflection(router, () => router.handlers.map((h) => h.service));
     },
-    readMaxBytes: options.readMaxBytes,
-    ...(options.compressMinBytes !== undefined && { compressMinBytes: options.compressMinBytes }),
-    interceptors: [createErrorMappingInterceptor()],
-    contextValues: (req) => createContextValues().set(requestLogKey, requestLogOf(req)),
+    ...handlerOptions,
+    interceptors,
+    contextValues: (req) => contextValuesFor(req.id, req.log),
   });
   return app;
 }

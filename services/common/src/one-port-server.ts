@@ -16,7 +16,14 @@ export interface OnePortOptions
   headersTimeoutMs?: number;
   /** On close, how long in-flight requests may take before their connections are destroyed. */
   closeGraceMs?: number;
+  /** Sees every request before fastify; returns true when it took the request (see unary-fast-path.ts). */
+  front?: FrontHandler | undefined;
 }
+
+export type FrontHandler = (
+  req: http.IncomingMessage | http2.Http2ServerRequest,
+  res: http.ServerResponse | http2.Http2ServerResponse,
+) => boolean;
 
 export interface OnePortStats {
   /** Accepted TCP connections that are still open, whatever they speak. */
@@ -66,7 +73,14 @@ export function createOnePortFastify(options: OnePortOptions): OnePortFastify {
     bodyLimit: options.bodyLimit,
     // No `http2: true`: fastify sees HTTP/2 requests through Node's compatibility API, which has
     // the HTTP/1.1 surface, and types the app for HTTP/1.1, as Connect's fastify plugin expects.
-    serverFactory: (handler) => {
+    serverFactory: (fastifyHandler) => {
+      const front = options.front;
+      const handler: FastifyServerFactoryHandler<http.Server> =
+        front === undefined
+          ? fastifyHandler
+          : (req, res) => {
+              if (!front(req, res)) fastifyHandler(req, res);
+            };
       const server = options.tls
         ? createTlsServer(handler, options.tls, settings, tracker, (err) => onSessionError(err))
         : createCleartextServer(handler, settings, tracker, (err) => onSessionError(err));

@@ -14,6 +14,24 @@ const silent: RequestLog = { requestId: "none", debug() {}, warn() {}, error() {
 /** Handlers and interceptors read the request's logger through this key. */
 export const requestLogKey = createContextKey<RequestLog>(silent, { description: "request log" });
 
+/**
+ * The request's logger under `service` as fastify names it (a child bound to reqId), made only
+ * when something is logged: most calls log nothing.
+ */
+export function createRequestLog(service: FastifyBaseLogger, requestId: string): RequestLog {
+  let child: FastifyBaseLogger | undefined;
+  const log = () => {
+    child ??= service.child({ reqId: requestId });
+    return child;
+  };
+  return {
+    requestId,
+    debug: (obj, msg) => log().debug(obj, msg),
+    warn: (obj, msg) => log().warn(obj, msg),
+    error: (obj, msg) => log().error(obj, msg),
+  };
+}
+
 export function requestLogOf(req: FastifyRequest): RequestLog {
   const log: FastifyBaseLogger = req.log;
   return {

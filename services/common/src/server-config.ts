@@ -9,6 +9,8 @@ export interface ServerSettings {
   logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
   logRequests: boolean;
   readMaxBytes: number;
+  /** UNARY_FAST_PATH=false sends every call through connect-fastify (see unary-fast-path.ts). */
+  unaryFastPath: boolean;
   tls: { cert: Buffer; key: Buffer } | undefined;
   cors: CorsSettings;
 }
@@ -20,6 +22,7 @@ export function readServerSettings(r: EnvReader, portVariable: string, defaultPo
     logLevel: r.oneOf("LOG_LEVEL", "info", ["fatal", "error", "warn", "info", "debug", "trace", "silent"]),
     logRequests: r.bool("LOG_REQUESTS", false),
     readMaxBytes: r.int("READ_MAX_BYTES", 1024 * 1024, 1024, 64 * 1024 * 1024),
+    unaryFastPath: r.bool("UNARY_FAST_PATH", true),
     tls: undefined,
     cors: readCorsSettings(r),
   };

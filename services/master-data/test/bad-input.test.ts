@@ -9,10 +9,13 @@ const path = "/pos.masterdata.v1.ItemService/GetItemDetail";
 const goodJson = JSON.stringify({ tenantId: "T0001", storeCode: "S0001", itemCode: "ITEM0001" });
 
 // Every bad input gets a clear error, and the server keeps serving afterwards.
-describe("bad input never breaks the server", () => {
+describe.each([
+  ["the unary fast path", true],
+  ["connect-es alone", false],
+])("bad input never breaks the server: %s", (_name, unaryFastPath) => {
   let server: RunningMasterData;
   beforeAll(async () => {
-    server = await startMasterData({ readMaxBytes: 64 * 1024 });
+    server = await startMasterData({ readMaxBytes: 64 * 1024, unaryFastPath });
   });
   afterAll(() => server?.close());
 
@@ -65,12 +68,14 @@ describe("bad input never breaks the server", () => {
     expect(res.status).toBe(415);
   });
 
-  // connect-es decodes the request before any interceptor runs and reports a decode failure as
-  // `internal`; the message still says what is wrong, and nothing else is affected.
-  it("garbage protobuf → an error that says so", async () => {
+  // Before our connect-es patch (patches/), a decode failure came back as `internal`.
+  it("garbage protobuf → invalid_argument that says so", async () => {
     const res = await connectJson(Buffer.from([0xff, 0xff, 0xff, 0xff, 0x0f]), "application/proto");
-    expect(res.status).toBeGreaterThanOrEqual(400);
-    expect(errorOf(res.body)).toMatchObject({ code: "internal", message: expect.stringMatching(/^parse binary: /) });
+    expect(res.status).toBe(400);
+    expect(errorOf(res.body)).toMatchObject({
+      code: "invalid_argument",
+      message: expect.stringMatching(/^parse binary: /),
+    });
   });
 
   it("a body over readMaxBytes → resource_exhausted", async () => {
@@ -86,7 +91,7 @@ describe("bad input never breaks the server", () => {
       body: grpcFrame(Buffer.from([0xff, 0xff, 0xff])),
     });
     expect(garbage.status).toBe(200);
-    expect(garbage.trailers["grpc-status"]).toBe("13"); // see "garbage protobuf" above
+    expect(garbage.trailers["grpc-status"]).toBe("3"); // invalid_argument, see "garbage protobuf" above
     expect(decodeURIComponent(garbage.trailers["grpc-message"] ?? "")).toMatch(/^parse binary: /);
     const badTimeout = await h2Request(server.baseUrl, path, {
       headers: { "content-type": "application/grpc", te: "trailers", "grpc-timeout": "soon" },
@@ -109,7 +114,7 @@ describe("bad input never breaks the server", () => {
     expect(status).not.toBe("0");
   });
 
-  it("unknown route → 404; a write over GET → rejected", async () => {
+  it("unknown route → 404 (see protocol-errors.test.ts for each protocol); a write over GET → rejected", async () => {
     const missing = await h1Request(server.baseUrl, "/pos.masterdata.v1.ItemService/Nope", {
       headers: { "content-type": "application/json" },
       body: "{}",

@@ -149,12 +149,19 @@ const writes: Scenario = async (c, tenant) => {
 // Each transport writes under its own tenant (TM0, TM1, …); compare the rest.
 const sameTenant = (o: Outcome[]) => JSON.parse(JSON.stringify(o).replace(/TM\d+/g, "TM*")) as Outcome[];
 
-describe("protocol matrix: one server, one port, every transport", () => {
+type Results = Map<string, { reads: Outcome[]; writes: Outcome[] }>;
+const resultsByPath = new Map<string, Results>();
+
+describe.each([
+  ["the unary fast path", true],
+  ["connect-es alone", false],
+])("protocol matrix: one server, one port, every transport, %s", (pathName, unaryFastPath) => {
   let server: RunningMasterData;
-  const results = new Map<string, { reads: Outcome[]; writes: Outcome[] }>();
+  const results: Results = new Map();
+  resultsByPath.set(pathName, results);
 
   beforeAll(async () => {
-    server = await startMasterData();
+    server = await startMasterData({ unaryFastPath });
     let n = 0;
     for (const { name, transport, expect: wire } of transportMatrix(server.baseUrl)) {
       const client = createClient(ItemService, transport);
@@ -268,5 +275,20 @@ describe("protocol matrix: one server, one port, every transport", () => {
     expect(w[4]).toMatchObject({ code: "InvalidArgument", message: expect.stringMatching(/^tax_code/) });
     expect(w[5]).toEqual({ ok: {} });
     expect(w[6]).toMatchObject({ code: "NotFound" });
+  });
+});
+
+// Two servers seed the catalogue at different instants: compare everything but the timestamps.
+const timeless = (o: Outcome[]) =>
+  JSON.parse(JSON.stringify(o).replace(/"(createdAt|updatedAt)":"[^"]*"/g, '"$1":"*"')) as Outcome[];
+
+describe("protocol matrix: both paths", () => {
+  it("the unary fast path and connect-es alone answer every transport identically", () => {
+    const [fast, fallback] = [...resultsByPath.values()];
+    expect(fast?.size).toBe(6);
+    for (const [name, r] of fast ?? []) {
+      expect(timeless(r.reads), name).toEqual(timeless(fallback?.get(name)?.reads ?? []));
+      expect(timeless(sameTenant(r.writes)), name).toEqual(timeless(sameTenant(fallback?.get(name)?.writes ?? [])));
+    }
   });
 });

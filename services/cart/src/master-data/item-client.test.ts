@@ -1,3 +1,4 @@
+import type { IncomingHttpHeaders } from "node:http";
 import type { AddressInfo } from "node:net";
 import { toJson } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
@@ -14,7 +15,7 @@ import {
   seedDemoCatalogue,
 } from "@pos/master-data";
 import { type RunningMasterData, startMasterData } from "@pos/master-data/testing";
-import type { FastifyInstance, FastifyRequest } from "fastify";
+import type { FastifyInstance } from "fastify";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { createItemClient, type ItemClientOptions } from "./item-client.js";
 import {
@@ -138,19 +139,19 @@ function createSwitchableStore(inner: ItemStore) {
   return { store, state };
 }
 
-/** master-data on a given port (0 = a free port), with our own onRequest hook: the harness's app is already listening. */
+/** master-data on a given port (0 = a free port), seeing every request first: the harness's app is already listening. */
 async function listenMasterData(
   store: ItemStore,
   port: number,
-  onRequest?: (req: FastifyRequest) => void,
+  onRequest?: (req: { url?: string | undefined; headers: IncomingHttpHeaders }) => void,
 ): Promise<{ app: FastifyInstance; baseUrl: string }> {
   const app = await createMasterDataApp(store, {
     logLevel: "silent",
     logRequests: false,
     readMaxBytes: 1 << 20,
     tls: undefined,
+    observeRequest: onRequest,
   });
-  if (onRequest !== undefined) app.addHook("onRequest", async (req) => onRequest(req));
   await app.listen({ host: "127.0.0.1", port });
   return { app, baseUrl: `http://127.0.0.1:${(app.server.address() as AddressInfo).port}` };
 }
@@ -407,7 +408,7 @@ describe("deadline propagation", () => {
     store = createMemoryItemStore();
     await seedDemoCatalogue(store);
     ({ app, baseUrl } = await listenMasterData(store, 0, (req) => {
-      if (!req.url.startsWith(batchPath)) return;
+      if (!req.url?.startsWith(batchPath)) return;
       const header = (h: string) => (typeof req.headers[h] === "string" ? (req.headers[h] as string) : undefined);
       timeouts.push({ connect: header("connect-timeout-ms"), grpc: header("grpc-timeout") });
     }));

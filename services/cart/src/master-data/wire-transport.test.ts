@@ -224,7 +224,10 @@ describe("wire transports when the peer misbehaves or is gone", () => {
         req.resume();
         req.on("end", () => {
           if (w.protocol === "connect") {
-            res.writeHead(200, { "content-type": "application/proto", "content-encoding": "gzip" });
+            (res as http.ServerResponse).writeHead(200, {
+              "content-type": "application/proto",
+              "content-encoding": "gzip",
+            });
             res.end(Buffer.from(item));
           } else if (w.protocol === "grpc") {
             const h2res = res as http2.Http2ServerResponse;
@@ -232,7 +235,10 @@ describe("wire transports when the peer misbehaves or is gone", () => {
             h2res.addTrailers({ "grpc-status": "0" });
             h2res.end(envelope(1, item));
           } else {
-            res.writeHead(200, { "content-type": "application/grpc-web+proto", "grpc-encoding": "gzip" });
+            (res as http.ServerResponse).writeHead(200, {
+              "content-type": "application/grpc-web+proto",
+              "grpc-encoding": "gzip",
+            });
             res.end(Buffer.concat([envelope(1, item), envelope(0x80, Buffer.from("grpc-status: 0\r\n"))]));
           }
         });
@@ -272,7 +278,7 @@ describe("wire transports when the peer misbehaves or is gone", () => {
               : w.protocol === "grpc"
                 ? "application/grpc"
                 : "application/grpc-web+proto";
-          res.writeHead(200, { "content-type": type, "content-length": "1000" });
+          (res as http.ServerResponse).writeHead(200, { "content-type": type, "content-length": "1000" });
           (res as http.ServerResponse).write(Buffer.alloc(10));
           setImmediate(() => {
             if ("stream" in req) req.stream.session?.destroy();

@@ -20,26 +20,33 @@ export interface RunningMasterData {
 
 /** master-data on 127.0.0.1:<random port>, the demo catalogue in an in-memory store (unless a store is given). */
 export async function startMasterData(
-  options: { store?: ItemStore; readMaxBytes?: number; cors?: CorsSettings; health?: Health } = {},
+  options: {
+    store?: ItemStore;
+    readMaxBytes?: number;
+    cors?: CorsSettings;
+    health?: Health;
+    unaryFastPath?: boolean;
+  } = {},
 ): Promise<RunningMasterData> {
   const store = options.store ?? createMemoryItemStore();
   if (options.store === undefined) await seedDemoCatalogue(store);
+  const seen: RunningMasterData["seen"] = [];
   const app = await createMasterDataApp(store, {
     logLevel: "silent",
     logRequests: false,
     readMaxBytes: options.readMaxBytes ?? 1024 * 1024,
+    unaryFastPath: options.unaryFastPath ?? true,
     tls: undefined,
     health: options.health,
     cors: options.cors,
-  });
-  const seen: RunningMasterData["seen"] = [];
-  app.addHook("onRequest", async (req) => {
-    seen.push({
-      httpVersion: req.raw.httpVersion,
-      method: req.method,
-      contentType: String(req.headers["content-type"] ?? ""),
-      url: req.url,
-    });
+    // Seen before the fast path or fastify takes the request, so both paths are proven alike.
+    observeRequest: (req) =>
+      seen.push({
+        httpVersion: req.httpVersion,
+        method: req.method ?? "",
+        contentType: String(req.headers["content-type"] ?? ""),
+        url: req.url ?? "",
+      }),
   });
   await app.listen({ host: "127.0.0.1", port: 0 });
   const port = (app.server.address() as AddressInfo).port;
