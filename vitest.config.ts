@@ -18,5 +18,15 @@ export default defineConfig({
     pool: "forks",
     maxWorkers: 2,
     reporters: ["default"],
+    // On with --coverage (scripts/test.sh passes it). V8's own counters: no instrumentation step. Code
+    // that runs only in a spawned service process (main.ts files) is not counted.
+    coverage: {
+      provider: "v8",
+      include: ["services/*/src/**/*.ts", "bench/src/**/*.ts", "scripts/**/*.ts"],
+      exclude: ["**/*.test.ts", "**/*.contract.ts", "**/*.fixtures.ts", "**/testing/**"],
+      reporter: ["text-summary"],
+      reportOnFailure: true,
+      reportsDirectory: ".cache/coverage",
+    },
   },
 });

@@ -55,6 +55,19 @@ else
   say "MongoDB-wire server: MONGODB_URI=$MONGODB_URI (given)"
 fi
 
+redis_note=""
+if [ -z "${REDIS_URL:-}" ]; then
+  if url=$(bash scripts/redis.sh start 2>"$scratch/redis.err" | tail -n 1) && [ -n "$url" ]; then
+    export REDIS_URL="$url"
+    say "Redis: $REDIS_URL"
+  else
+    export REDIS_SUITE_NOT_RUN="no Redis could be found or started: $(tail -n 5 "$scratch/redis.err" | tr '\n' ' ')"
+    redis_note="$REDIS_SUITE_NOT_RUN"
+  fi
+else
+  say "Redis: REDIS_URL=$REDIS_URL (given)"
+fi
+
 if ! go_tool grpcurl github.com/fullstorydev/grpcurl@v1.9.3 github.com/fullstorydev/grpcurl/cmd/grpcurl; then
   say "grpcurl could not be built: its tests will fail"
 fi
@@ -73,17 +86,12 @@ if [ "$interop_status" != 0 ]; then say "the interop tools could not be built: t
 
 say "tests: vitest"
 status=0
-if [ $# -gt 0 ]; then
-  pnpm exec vitest run "$@" || status=$?
-else
-  # The interop suites run after the rest: their peer processes' CPU would otherwise compete with
-  # the FerretDB suites', whose 10 s operation bound a 2-core machine under load already strains.
-  pnpm exec vitest run --exclude "interop/**" || status=$?
-  say "tests: vitest, the interop suites (interop/test)"
-  pnpm exec vitest run interop || status=$?
-fi
+pnpm exec vitest run --coverage "$@" || status=$?
 
 if [ -n "$mongo_note" ]; then
   printf '\n\033[1;31m%s\033[0m\n%s\n\n' "NOT RUN: the MongoDB contract suite (no MongoDB-wire server)" "$mongo_note" >&2
+fi
+if [ -n "$redis_note" ]; then
+  printf '\n\033[1;31m%s\033[0m\n%s\n\n' "NOT RUN: the Redis suites (no Redis)" "$redis_note" >&2
 fi
 exit $status

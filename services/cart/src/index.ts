@@ -8,13 +8,25 @@ export {
   type ItemClientOptions,
   type ItemScope,
 } from "./master-data/item-client.js";
+// How cart reaches master-data (config → Transport), for the bench and for suites that check our
+// client transports against other servers: createWireTransport is the protocol alone, no resilience.
 export {
+  type ClientKind,
+  checkTransportConfig,
+  clientKinds,
   createMasterDataTransport,
   createWireTransport,
   everyTransportConfig,
+  formats,
+  type HttpVersion,
+  httpVersions,
+  type MasterDataProtocol,
   type MasterDataTransport,
   type MasterDataTransportConfig,
+  type MasterDataTransportOptions,
+  protocols,
   transportDimensions,
+  type WireFormat,
 } from "./master-data/transport.js";
 export type { CartKey, CartStore } from "./store/cart-store.js";
 export { createMemoryCartStore } from "./store/memory-cart-store.js";

@@ -1,7 +1,7 @@
 import type { AddressInfo } from "node:net";
 import { type Client, createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
-import { type ServiceProcess, spawnService } from "@pos/common/testing";
+import { redisUrlOfTests, type ServiceProcess, spawnService } from "@pos/common/testing";
 import { CartService } from "@pos/gen/pos/cart/v1/cart_service_pb.js";
 import { masterDataMain } from "@pos/master-data/testing";
 import type { FastifyInstance } from "fastify";
@@ -17,7 +17,7 @@ export async function startMasterDataProcess(port = 0): Promise<{ proc: ServiceP
   return { proc, port: actual, url: `http://127.0.0.1:${actual}` };
 }
 
-export const redisUrl = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
+export const redisUrl = redisUrlOfTests();
 
 export interface RunningCart {
   app: FastifyInstance;

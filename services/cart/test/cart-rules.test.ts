@@ -1,11 +1,12 @@
 import { create, fromBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
+import { redisUrlForSuite } from "@pos/common/testing";
 import { CartSchema, CartStatus } from "@pos/gen/pos/cart/v1/cart_pb.js";
 import { MoneySchema } from "@pos/gen/pos/common/v1/money_pb.js";
 import { createClient as createRedisClient, RESP_TYPES } from "redis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cartRedisKey } from "../src/store/redis-cart-store.js";
-import { masterDataTransports, type RunningCart, redisUrl, startCart, startMasterDataProcess } from "./cart-harness.js";
+import { masterDataTransports, type RunningCart, startCart, startMasterDataProcess } from "./cart-harness.js";
 
 // Errors a cashier or an integrator will meet, over the real service: each is
 // clear, and none changes the cart.
@@ -23,12 +24,15 @@ async function failure(call: Promise<unknown>): Promise<{ code: string; message:
   throw new Error("expected the call to fail");
 }
 
-describe("cart rules over the real service (Redis store, real master-data)", () => {
+// Without Redis (REDIS_URL, default 127.0.0.1:6379) the suite says NOT RUN and why.
+const redisUrl = await redisUrlForSuite("cart rules over the real service");
+
+describe.runIf(redisUrl !== undefined)("cart rules over the real service (Redis store, real master-data)", () => {
   let masterData: Awaited<ReturnType<typeof startMasterDataProcess>>;
   let cart: RunningCart;
   beforeAll(async () => {
     masterData = await startMasterDataProcess();
-    cart = await startCart(masterDataTransports[3]!.config(masterData.url));
+    cart = await startCart(masterDataTransports[3]!.config(masterData.url), { redisUrl });
   }, 60_000);
   afterAll(async () => {
     await cart?.close();
@@ -160,7 +164,7 @@ describe("cart rules over the real service (Redis store, real master-data)", () 
 
   it("keeps the cart in Redis under its tenant/store key with the configured TTL", async () => {
     const ref = await newCart();
-    const redis = createRedisClient({ url: redisUrl });
+    const redis = createRedisClient({ url: redisUrl! });
     await redis.connect();
     try {
       const key = cartRedisKey(ref);

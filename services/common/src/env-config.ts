@@ -67,7 +67,9 @@ export function createEnvReader(env: Env): EnvReader {
       try {
         const u = new URL(v);
         if (!protocols.includes(u.protocol)) {
+          // Like every other bad value: reported once here, the fallback for whatever checks it next.
           problems.push(`${name} must use ${protocols.join(" or ")}, got "${v}"`);
+          return new URL(fallback);
         }
         return u;
       } catch {

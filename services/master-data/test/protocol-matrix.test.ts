@@ -181,8 +181,28 @@ describe.each([
   });
   afterAll(() => server?.close());
 
-  it("serves all six client transports", () => {
-    expect([...results.keys()]).toHaveLength(6);
+  it("reads the catalogue and writes its own tenant over each of the six transports", () => {
+    expect([...results.keys()]).toEqual([
+      "Connect JSON / HTTP/1.1",
+      "Connect binary / HTTP/1.1",
+      "Connect binary / HTTP/2",
+      "gRPC / HTTP/2",
+      "gRPC-Web binary / HTTP/1.1",
+      "Connect JSON GET / HTTP/1.1",
+    ]);
+    for (const [name, r] of results) {
+      expect(r.reads[0], name).toEqual({
+        ok: {
+          item: expect.objectContaining({
+            itemCode: overridden.itemCode,
+            price: { amount: String(overridden.price!.amount), currencyCode: "JPY" },
+          }),
+        },
+      });
+      expect(r.writes[0], name).toEqual({
+        ok: { created: true, item: expect.objectContaining({ itemCode: "4901234567894", description: "緑茶 500ml" }) },
+      });
+    }
   });
 
   it("gives identical results and errors over every transport", () => {

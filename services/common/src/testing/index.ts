@@ -1,3 +1,4 @@
 // "@pos/common/testing": helpers for the test suites of every package (real processes, real servers).
 export * from "./mongo-suite.js";
+export * from "./redis-suite.js";
 export * from "./spawn-service.js";

@@ -1,0 +1,257 @@
+import { spawn } from "node:child_process";
+import { mkdir, writeFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import type { ClientKind } from "@pos/cart";
+import type { CartSpec, ClientResult } from "./client-spec.js";
+import type { FloorKind, FloorRow, FloorSpec, LinesResult, LinesSpec } from "./floor-client.js";
+import { type RunningServer, runNodeClient, startServer } from "./processes.js";
+import { cpuPerRequestUs } from "./stats.js";
+
+// `pnpm bench:client [--quick]`: cart's client side in ONE run, so that ratios hold on a shared
+// machine: (1) the floor — a bare node:http / node:http2 request of the same bytes as cart's
+// master-data call — next to each client transport, ours ("fast") and connect-node's, back to
+// back and paced; (2) cart end to end per transport × client, closed loop and paced, with the
+// master-data call as cart sees it and CPU per cart call split into cart / master-data;
+// (3) AddLineItems on carts of 200 lines against carts of 1 line.
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const repoRoot = path.resolve(here, "../..");
+const entries = {
+  masterData: path.join(repoRoot, "services/master-data/src/main.ts"),
+  cart: path.join(repoRoot, "services/cart/src/main.ts"),
+  loadClient: path.join(here, "load-client.ts"),
+  floorClient: path.join(here, "floor-client.ts"),
+};
+
+const wires = [
+  { name: "Connect JSON, HTTP/1.1", wire: { protocol: "connect", httpVersion: "1.1", format: "json" } },
+  { name: "Connect binary, HTTP/1.1", wire: { protocol: "connect", httpVersion: "1.1", format: "binary" } },
+  { name: "Connect binary, HTTP/2", wire: { protocol: "connect", httpVersion: "2", format: "binary" } },
+  { name: "gRPC, HTTP/2", wire: { protocol: "grpc", httpVersion: "2", format: "binary" } },
+  { name: "gRPC-Web, HTTP/1.1", wire: { protocol: "grpc-web", httpVersion: "1.1", format: "binary" } },
+] as const;
+const clients: ClientKind[] = ["fast", "connect-node"];
+
+const quick = process.argv.includes("--quick");
+const settings = quick
+  ? { calls: 300, pacedCalls: 60, cartWarmupMs: 1000, cartMs: 3000, pacedMs: 8000, linesCarts: 10, linesAdds: 3 }
+  : { calls: 1000, pacedCalls: 200, cartWarmupMs: 2000, cartMs: 8000, pacedMs: 15_000, linesCarts: 40, linesAdds: 5 };
+const modes = ["back-to-back", "closed-loop", "paced"] as const;
+type CartMode = (typeof modes)[number];
+const terminals = 20;
+const think: [number, number] = [500, 1500];
+
+function runChild<T>(entry: string, spec: object, timeoutMs: number): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ["--import", "tsx", entry, JSON.stringify(spec)], {
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { PATH: process.env.PATH, HOME: process.env.HOME },
+    });
+    let out = "";
+    let err = "";
+    child.stdout.on("data", (b: Buffer) => (out += b.toString()));
+    child.stderr.on("data", (b: Buffer) => (err += b.toString()));
+    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
+    child.on("exit", (code) => {
+      clearTimeout(timer);
+      if (code !== 0) return reject(new Error(`${path.basename(entry)} exited with ${code}: ${err.slice(-800)}`));
+      resolve(JSON.parse(out.trim().split("\n").at(-1) ?? "null") as T);
+    });
+  });
+}
+
+const say = (line: string) => process.stderr.write(`bench:client: ${line}\n`);
+const f2 = (n: number | undefined) => (n === undefined ? "–" : n.toFixed(2));
+const us = (n: number | undefined) => (n === undefined ? "–" : Math.round(n).toLocaleString("en-US"));
+const x = (a: number | undefined, b: number | undefined) =>
+  a === undefined || b === undefined || b === 0 ? "–" : `${(a / b).toFixed(2)}×`;
+
+interface CartRow {
+  wire: string;
+  client: ClientKind;
+  mode: CartMode;
+  result: ClientResult;
+}
+
+async function main(): Promise<void> {
+  const began = Date.now();
+  const running = new Set<RunningServer>();
+  const start = async (name: string, entry: string, env: Record<string, string>) => {
+    const s = await startServer(name, entry, env);
+    running.add(s);
+    return s;
+  };
+  const stop = async (s: RunningServer) => {
+    running.delete(s);
+    await s.stop();
+  };
+  const floor: FloorRow[] = [];
+  const carts: CartRow[] = [];
+  const lines: LinesResult[] = [];
+  try {
+    const md = await start("master-data", entries.masterData, { MASTER_DATA_PORT: "0", LOG_LEVEL: "info" });
+
+    say(`client floor: ${settings.calls} calls back to back, ${settings.pacedCalls} paced, per client`);
+    const kinds: FloorKind[] = ["bare-h1", "bare-h2"];
+    for (const w of wires) for (const client of clients) kinds.push({ client, wire: w.wire });
+    const floorSpec: FloorSpec = {
+      scenario: "floor",
+      baseUrl: md.url,
+      masterDataPid: md.pid,
+      kinds,
+      calls: settings.calls,
+      pacedCalls: settings.pacedCalls,
+      pacedGapMs: [20, 60],
+    };
+    floor.push(...(await runChild<FloorRow[]>(entries.floorClient, floorSpec, 30 * 60_000)));
+
+    for (const w of wires) {
+      for (const client of clients) {
+        for (const mode of modes) {
+          say(`cart → master-data ${w.name}, ${client} client, ${mode}`);
+          const cart = await start("cart", entries.cart, {
+            CART_PORT: "0",
+            LOG_LEVEL: "info",
+            MASTER_DATA_URL: md.url,
+            MASTER_DATA_PROTOCOL: w.wire.protocol,
+            MASTER_DATA_HTTP_VERSION: w.wire.httpVersion,
+            MASTER_DATA_FORMAT: w.wire.format,
+            MASTER_DATA_CLIENT: client,
+            ITEM_CACHE_TTL_MS: "0",
+          });
+          const spec: CartSpec = {
+            scenario: "cart",
+            baseUrl: cart.url,
+            // Back to back: one terminal, no think time, so a call's latency is its cost, not a queue.
+            terminals: mode === "back-to-back" ? 1 : terminals,
+            itemsPerSale: 20,
+            thinkMs: mode === "paced" ? think : undefined,
+            warmupMs: mode === "paced" ? 0 : settings.cartWarmupMs,
+            durationMs: mode === "paced" ? settings.pacedMs : settings.cartMs,
+            seed: 11,
+            watchPids: { cart: cart.pid, masterData: md.pid },
+            statsUrl: `${cart.url}/stats/master-data`,
+          };
+          const result = await runNodeClient(
+            entries.loadClient,
+            spec,
+            () => undefined,
+            () => undefined,
+            spec.warmupMs + spec.durationMs + 90_000,
+          );
+          carts.push({ wire: w.name, client, mode, result });
+          await stop(cart);
+        }
+      }
+    }
+
+    for (const prefill of [1, 200]) {
+      say(`AddLineItems on carts of ${prefill} line(s), one call at a time`);
+      const cart = await start("cart", entries.cart, {
+        CART_PORT: "0",
+        LOG_LEVEL: "info",
+        MASTER_DATA_URL: md.url,
+        ITEM_CACHE_TTL_MS: "0",
+      });
+      const spec: LinesSpec = {
+        scenario: "lines",
+        baseUrl: cart.url,
+        cartPid: cart.pid,
+        masterDataPid: md.pid,
+        prefill,
+        carts: settings.linesCarts,
+        addsPerCart: settings.linesAdds,
+      };
+      lines.push(await runChild<LinesResult>(entries.floorClient, spec, 10 * 60_000));
+      await stop(cart);
+    }
+    await stop(md);
+  } finally {
+    await Promise.all([...running].map((s) => s.stop()));
+  }
+
+  const md = report(floor, carts, lines, (Date.now() - began) / 1000);
+  const dir = path.join(repoRoot, "bench/results");
+  await mkdir(dir, { recursive: true });
+  const name = quick ? "client-quick" : "client-latest";
+  await writeFile(path.join(dir, `${name}.md`), `${md}\n`);
+  await writeFile(path.join(dir, `${name}.json`), `${JSON.stringify({ floor, carts, lines }, null, 2)}\n`);
+  process.stdout.write(`${md}\n`);
+  const errors =
+    floor.reduce((n, r) => n + r.errors, 0) +
+    carts.reduce((n, r) => n + r.result.errors, 0) +
+    lines.reduce((n, r) => n + r.errors, 0);
+  if (errors > 0) {
+    say(`${errors} errors`);
+    process.exit(1);
+  }
+  process.exit(0);
+}
+
+function report(floor: FloorRow[], carts: CartRow[], lines: LinesResult[], wallS: number): string {
+  const out: string[] = [];
+  const load = os.loadavg().map((l) => l.toFixed(1));
+  out.push(
+    `## cart's client side — ${new Date().toISOString()}, ${os.cpus().length} cores, Node ${process.version}, load average at the end ${load.join(" / ")}, ${Math.round(wallS)} s`,
+    "",
+    "### The floor and each client: BatchGetItemDetails (1 code) to master-data, one call at a time",
+    "",
+    "Paced: 20–60 ms idle before each call. CPU µs/call: the client process (all its work for the call) and master-data.",
+    "",
+    "| client | mode | p50 ms | p99 ms | vs bare p50 | client CPU µs/call | vs bare | master-data CPU µs/call | errors |",
+    "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+  );
+  const bare = (kind: string, mode: string) => {
+    const h2 = /HTTP\/2/.test(kind);
+    return floor.find((r) => r.mode === mode && r.kind.startsWith(h2 ? "bare node:http2" : "bare node:http ("));
+  };
+  for (const r of floor) {
+    const b = r.kind.startsWith("bare") ? undefined : bare(r.kind, r.mode);
+    out.push(
+      `| ${r.kind} | ${r.mode} | ${f2(r.latency.p50Ms)} | ${f2(r.latency.p99Ms)} | ${x(r.latency.p50Ms, b?.latency.p50Ms)} | ${us(r.clientCpuUsPerCall)} | ${x(r.clientCpuUsPerCall, b?.clientCpuUsPerCall)} | ${us(r.serverCpuUsPerCall)} | ${r.errors} |`,
+    );
+  }
+  out.push(
+    "",
+    `### cart end to end: sale = CreateCart, 20 × AddLineItems, Subtotal, AddPayments, Bill; item cache off`,
+    "",
+    `back-to-back: 1 terminal, no think time; closed-loop: ${terminals} terminals, no think time (throughput, CPU per call); paced: ${terminals} terminals, ${think[0]}–${think[1]} ms think time before each call.`,
+    "",
+    "master-data inside cart: cart's own histogram (p50 is a bucket bound, ±10 %); its floor is the bare row of the same HTTP version, same mode.",
+    "",
+    "| cart → master-data | client | mode | cart calls/s | cart p50 ms | p99 ms | errors | md call inside cart p50 ms | vs bare | cart CPU µs/call | master-data CPU µs/call | calls/s vs connect-node |",
+    "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+  );
+  for (const c of carts) {
+    const r = c.result;
+    const rps = r.windowMs > 0 ? r.requests / (r.windowMs / 1000) : 0;
+    const other = carts.find((o) => o.wire === c.wire && o.mode === c.mode && o.client === "connect-node")?.result;
+    const otherRps = other && other.windowMs > 0 ? other.requests / (other.windowMs / 1000) : undefined;
+    const b = bare(c.wire, c.mode === "paced" ? "paced" : "back-to-back");
+    const floorNote = c.mode === "closed-loop" ? "(queued)" : x(r.masterData?.p50Ms, b?.latency.p50Ms);
+    out.push(
+      `| ${c.wire} | ${c.client} | ${c.mode} | ${Math.round(rps)} | ${f2(r.latency.p50Ms)} | ${f2(r.latency.p99Ms)} | ${r.errors} | ${f2(r.masterData?.p50Ms)} | ${floorNote} | ${us(cpuPerRequestUs(r.cpuMs.cart ?? 0, r.requests))} | ${us(cpuPerRequestUs(r.cpuMs.masterData ?? 0, r.requests))} | ${c.client === "connect-node" ? "–" : x(rps, otherRps)} |`,
+    );
+  }
+  out.push(
+    "",
+    "### AddLineItems (1 item) on long carts, one call at a time (gRPC to cart, fast gRPC client to master-data)",
+    "",
+    "| lines before | calls | p50 ms | p99 ms | vs 1 line | cart CPU µs/call | vs 1 line | master-data CPU µs/call | errors |",
+    "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+  );
+  const one = lines.find((l) => l.prefill === 1);
+  for (const l of lines) {
+    out.push(
+      `| ${l.prefill} | ${l.calls} | ${f2(l.latency.p50Ms)} | ${f2(l.latency.p99Ms)} | ${x(l.latency.p50Ms, one?.latency.p50Ms)} | ${us(l.cartCpuUsPerCall)} | ${x(l.cartCpuUsPerCall, one?.cartCpuUsPerCall)} | ${us(l.masterDataCpuUsPerCall)} | ${l.errors} |`,
+    );
+  }
+  return out.join("\n");
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`bench:client failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,83 @@
+import { ConfigError, type Env } from "@pos/common";
+import { describe, expect, it } from "vitest";
+import { readCartConfig } from "./config.js";
+
+function problemsOf(env: Env): readonly string[] {
+  try {
+    readCartConfig(env);
+  } catch (e) {
+    expect(e).toBeInstanceOf(ConfigError);
+    return (e as ConfigError).problems;
+  }
+  throw new Error("expected a ConfigError");
+}
+
+describe("cart config", () => {
+  it("starts on embedded defaults: port 8003, master-data over gRPC on 8002, carts and log in memory", () => {
+    expect(readCartConfig({})).toMatchObject({
+      host: "127.0.0.1",
+      port: 8003,
+      logLevel: "info",
+      logRequests: false,
+      readMaxBytes: 1024 * 1024,
+      tls: undefined,
+      cors: { allowedOrigins: [], maxAgeSeconds: 7200 },
+      mongodbUri: undefined,
+      mongodbTimeoutMs: 2000,
+      masterData: {
+        url: "http://127.0.0.1:8002",
+        protocol: "grpc",
+        httpVersion: "2",
+        format: "binary",
+        client: "fast",
+        timeoutMs: 3000,
+        retryAttempts: 3,
+        breakerFailures: 5,
+        breakerOpenMs: 5000,
+        cacheTtlMs: 30_000,
+        cacheMaxEntries: 10_000,
+      },
+      redisUrl: undefined,
+      redisTimeoutMs: 1000,
+      cartTtlSeconds: 36_000,
+    });
+  });
+
+  it("flips the transport to master-data by configuration alone", () => {
+    const { masterData } = readCartConfig({
+      MASTER_DATA_URL: "https://md.internal:9443/",
+      MASTER_DATA_PROTOCOL: "grpc-web",
+      MASTER_DATA_HTTP_VERSION: "1.1",
+      MASTER_DATA_FORMAT: "json",
+    });
+    expect(masterData).toMatchObject({
+      url: "https://md.internal:9443",
+      protocol: "grpc-web",
+      httpVersion: "1.1",
+      format: "json",
+    });
+  });
+
+  it("names every bad variable in one error, including combinations that cannot work", () => {
+    expect(
+      problemsOf({
+        CART_PORT: "-1",
+        MASTER_DATA_URL: "ftp://md",
+        MASTER_DATA_PROTOCOL: "grpc",
+        MASTER_DATA_HTTP_VERSION: "1.1",
+        MASTER_DATA_FORMAT: "xml",
+        MASTER_DATA_RETRY_ATTEMPTS: "0",
+        REDIS_URL: "http://x",
+        CART_TTL_SECONDS: "forever",
+      }),
+    ).toEqual([
+      'CART_PORT must be a whole number from 0 to 65535, got "-1"',
+      'MASTER_DATA_URL must use http: or https:, got "ftp://md"',
+      'MASTER_DATA_FORMAT must be one of binary | json, got "xml"',
+      'MASTER_DATA_RETRY_ATTEMPTS must be a whole number from 1 to 10, got "0"',
+      'CART_TTL_SECONDS must be a whole number from 1 to 2592000, got "forever"',
+      'REDIS_URL must start with redis:// or rediss://, got "http://x"',
+      expect.stringMatching(/^master-data protocol grpc needs HTTP\/2/),
+    ]);
+  });
+});

@@ -1,0 +1,98 @@
+import { Code, ConnectError, createClient, createRouterTransport, type Interceptor } from "@connectrpc/connect";
+import { ItemService } from "@pos/gen/pos/masterdata/v1/item_service_pb.js";
+import { describe, expect, it } from "vitest";
+import { createErrorMappingInterceptor, TimeoutError, UnavailableError } from "./errors.js";
+import { type RequestLog, requestLogKey } from "./request-log.js";
+import { StoreTimeoutError, StoreUnavailableError } from "./store-errors.js";
+
+// The error-mapping interceptor between a handler that throws and a real client (in memory):
+// what the client sees, and what the log gets instead.
+
+interface Logged {
+  level: "debug" | "warn" | "error";
+  obj: Record<string, unknown>;
+  msg: string;
+}
+
+function serviceThrowing(thrown: unknown) {
+  const logged: Logged[] = [];
+  const log: RequestLog = {
+    requestId: "req-42",
+    debug: (obj, msg) => void logged.push({ level: "debug", obj: { ...obj }, msg }),
+    warn: (obj, msg) => void logged.push({ level: "warn", obj: { ...obj }, msg }),
+    error: (obj, msg) => void logged.push({ level: "error", obj: { ...obj }, msg }),
+  };
+  // What connect-app.ts does per request: the request's logger in the context values.
+  const withLog: Interceptor = (next) => (req) => {
+    req.contextValues.set(requestLogKey, log);
+    return next(req);
+  };
+  const transport = createRouterTransport(
+    (router) =>
+      router.service(ItemService, {
+        getItemDetail() {
+          throw thrown;
+        },
+      }),
+    { router: { interceptors: [withLog, createErrorMappingInterceptor()] } },
+  );
+  const client = createClient(ItemService, transport);
+  const call = async (): Promise<ConnectError> => {
+    try {
+      await client.getItemDetail({ tenantId: "T1", storeCode: "S1", itemCode: "A" });
+    } catch (e) {
+      return ConnectError.from(e);
+    }
+    throw new Error("expected the call to fail");
+  };
+  return { call, logged };
+}
+
+const rpc = "pos.masterdata.v1.ItemService/GetItemDetail";
+
+describe("error-mapping interceptor", () => {
+  it("passes a ConnectError through as it is, logged at debug when the caller is at fault", async () => {
+    const { call, logged } = serviceThrowing(new ConnectError("item_code: is required", Code.InvalidArgument));
+    const err = await call();
+    expect([Code[err.code], err.rawMessage]).toEqual(["InvalidArgument", "item_code: is required"]);
+    expect(logged).toEqual([
+      { level: "debug", obj: { rpc, code: "InvalidArgument", err: "item_code: is required" }, msg: "rpc rejected" },
+    ]);
+  });
+
+  it("logs a ConnectError of the server's own making at warn", async () => {
+    for (const code of [Code.Internal, Code.Unavailable, Code.DeadlineExceeded, Code.Unknown, Code.DataLoss]) {
+      const { call, logged } = serviceThrowing(new ConnectError("upstream gone", code));
+      expect((await call()).code).toBe(code);
+      expect(logged.map((l) => [l.level, l.msg, l.obj.code])).toEqual([["warn", "rpc failed", Code[code]]]);
+    }
+  });
+
+  it.each([
+    ["UnavailableError", new UnavailableError("peer unavailable: connection refused"), "Unavailable"],
+    ["StoreUnavailableError", new StoreUnavailableError("MongoDB unavailable: connection refused"), "Unavailable"],
+    ["TimeoutError", new TimeoutError("peer timed out after 300 ms"), "DeadlineExceeded"],
+    ["StoreTimeoutError", new StoreTimeoutError("Redis timed out: no answer to get within 300 ms"), "DeadlineExceeded"],
+  ])("maps %s to %s with its short reason, logged at warn", async (_name, thrown, code) => {
+    const { call, logged } = serviceThrowing(thrown);
+    const err = await call();
+    expect([Code[err.code], err.rawMessage]).toEqual([code, thrown.message]);
+    expect(logged).toEqual([{ level: "warn", obj: { rpc, err: thrown.message }, msg: expect.any(String) }]);
+  });
+
+  it("turns anything else into internal naming only the request id; the error and its stack go to the log", async () => {
+    const bug = new TypeError("Cannot read properties of undefined (reading 'driverSecret')");
+    const { call, logged } = serviceThrowing(bug);
+    const err = await call();
+    expect([Code[err.code], err.rawMessage]).toEqual(["Internal", "internal error (request id req-42)"]);
+    expect(JSON.stringify(err.metadata) + err.message).not.toMatch(/driverSecret|at /);
+    expect(logged).toEqual([{ level: "error", obj: { rpc, err: bug }, msg: "unexpected error" }]);
+    expect((logged[0]!.obj.err as Error).stack).toMatch(/errors\.test\.ts/);
+  });
+
+  it("survives a throw of something that is not an Error", async () => {
+    const { call } = serviceThrowing("a string, thrown by some library");
+    const err = await call();
+    expect([Code[err.code], err.rawMessage]).toEqual(["Internal", "internal error (request id req-42)"]);
+  });
+});
