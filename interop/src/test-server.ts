@@ -19,13 +19,17 @@ const readMaxBytes = 8 * 1024 * 1024;
  * Test only: grpc.testing.TestService on OUR server stack (createConnectApp: the one-port
  * HTTP/1.1 + h2c listener, fastify, our interceptors), so that suites written by others test it.
  */
-export async function startTestServer(options: { host?: string; port?: number } = {}): Promise<RunningTestServer> {
+export async function startTestServer(
+  options: { host?: string; port?: number; unaryFastPath?: boolean } = {},
+): Promise<RunningTestServer> {
   const app = await createConnectApp({
     serviceName: "interop-test-server",
     routes: (router) => router.service(TestService, createTestService()),
     logLevel: process.env.LOG_LEVEL ?? "silent",
     logRequests: false,
     readMaxBytes,
+    // As the services run (true), or every call through connect-fastify (false): the suites run both.
+    unaryFastPath: options.unaryFastPath ?? true,
     tls: undefined,
   });
   const host = options.host ?? "127.0.0.1";

@@ -41,44 +41,57 @@ function wirePattern(config: string): RegExp {
   return new RegExp(`^POST ${version} ${type}$`);
 }
 
-describe(`connect-go ${pinnedVersion("connectrpc.com/connect")} as the client → our stack (TestService host, master-data)`, () => {
-  let testServer: RunningTestServer;
-  let masterData: RunningMasterData;
-  const results = new Map<string, PeerResult>();
+// Our stack answers plain unary calls on its fast path and everything else through connect-fastify;
+// both are run, the second with the fast path off.
+const paths = [
+  { path: "unary fast path on", unaryFastPath: true },
+  { path: "connect-fastify only", unaryFastPath: false },
+];
 
-  beforeAll(async () => {
-    const peer = interopTool("connect-peer");
-    [testServer, masterData] = await Promise.all([startTestServer(), startMasterData()]);
-    // One process runs every case (a fresh connection each): build once, start once.
-    const { stdout } = await run(
-      peer,
-      ["client", "-test-service", testServer.baseUrl, "-master-data", masterData.baseUrl],
-      {
-        maxBuffer: 16 * 1024 * 1024,
-        timeout: 120_000,
-      },
-    );
-    for (const line of stdout.split("\n")) {
-      if (line.trim() === "") continue;
-      const result = JSON.parse(line) as PeerResult;
-      results.set(result.name, result);
-    }
-  }, 150_000);
-  afterAll(async () => {
-    await testServer?.close();
-    await masterData?.close();
-  });
+describe.each(paths)(
+  `connect-go ${pinnedVersion("connectrpc.com/connect")} as the client → our stack (TestService host, master-data), $path`,
+  ({ unaryFastPath }) => {
+    let testServer: RunningTestServer;
+    let masterData: RunningMasterData;
+    const results = new Map<string, PeerResult>();
 
-  for (const name of caseNames()) {
-    const config = name.split(" ")[0]!;
-    it(name, () => {
-      expect(existsSync(interopTool("connect-peer"))).toBe(true);
-      const result = results.get(name);
-      expect(result, "connect-peer reported nothing for this case").toBeDefined();
-      expect(result!.error ?? "").toBe("");
-      expect(result!.ok).toBe(true);
-      expect(result!.wire?.length ?? 0).toBeGreaterThan(0);
-      for (const request of result!.wire!) expect(request).toMatch(wirePattern(config));
+    beforeAll(async () => {
+      const peer = interopTool("connect-peer");
+      [testServer, masterData] = await Promise.all([
+        startTestServer({ unaryFastPath }),
+        startMasterData({ unaryFastPath }),
+      ]);
+      // One process runs every case (a fresh connection each): build once, start once.
+      const { stdout } = await run(
+        peer,
+        ["client", "-test-service", testServer.baseUrl, "-master-data", masterData.baseUrl],
+        {
+          maxBuffer: 16 * 1024 * 1024,
+          timeout: 120_000,
+        },
+      );
+      for (const line of stdout.split("\n")) {
+        if (line.trim() === "") continue;
+        const result = JSON.parse(line) as PeerResult;
+        results.set(result.name, result);
+      }
+    }, 150_000);
+    afterAll(async () => {
+      await testServer?.close();
+      await masterData?.close();
     });
-  }
-});
+
+    for (const name of caseNames()) {
+      const config = name.split(" ")[0]!;
+      it(name, () => {
+        expect(existsSync(interopTool("connect-peer"))).toBe(true);
+        const result = results.get(name);
+        expect(result, "connect-peer reported nothing for this case").toBeDefined();
+        expect(result!.error ?? "").toBe("");
+        expect(result!.ok).toBe(true);
+        expect(result!.wire?.length ?? 0).toBeGreaterThan(0);
+        for (const request of result!.wire!) expect(request).toMatch(wirePattern(config));
+      });
+    }
+  },
+);

@@ -32,35 +32,45 @@ const cases = [
   "channel_soak",
 ];
 
-describe(`official gRPC interop client (grpc-go ${pinnedVersion("google.golang.org/grpc")}) → TestService on our stack, h2c`, () => {
-  let server: RunningTestServer;
-  let client: string;
-  beforeAll(async () => {
-    client = interopTool("grpc-interop-client");
-    server = await startTestServer();
-  });
-  afterAll(() => server?.close());
+// Our stack answers plain unary calls on its fast path and everything else through connect-fastify;
+// both are run, the second with the fast path off.
+const paths = [
+  { path: "unary fast path on", unaryFastPath: true },
+  { path: "connect-fastify only", unaryFastPath: false },
+];
 
-  for (const testCase of cases) {
-    it(testCase, async () => {
-      const args = [
-        "--server_host=127.0.0.1",
-        `--server_port=${server.port}`,
-        "--use_tls=false",
-        `--test_case=${testCase}`,
-        // The soak cases judge each call's latency (1 s by default); on 2 shared cores that is noise,
-        // not correctness, so only their results count here.
-        "--soak_per_iteration_max_acceptable_latency_ms=60000",
-        "--soak_overall_timeout_seconds=60",
-      ];
-      const outcome = await run(client, args, { timeout: 90_000 }).then(
-        () => ({ ok: true, output: "" }),
-        (err: { stdout?: string; stderr?: string; message: string }) => ({
-          ok: false,
-          output: `${err.message}\n${err.stdout ?? ""}${err.stderr ?? ""}`,
-        }),
-      );
-      expect(outcome.ok, outcome.output).toBe(true);
-    }, 120_000);
-  }
-});
+describe.each(paths)(
+  `official gRPC interop client (grpc-go ${pinnedVersion("google.golang.org/grpc")}) → TestService on our stack, h2c, $path`,
+  ({ unaryFastPath }) => {
+    let server: RunningTestServer;
+    let client: string;
+    beforeAll(async () => {
+      client = interopTool("grpc-interop-client");
+      server = await startTestServer({ unaryFastPath });
+    });
+    afterAll(() => server?.close());
+
+    for (const testCase of cases) {
+      it(testCase, async () => {
+        const args = [
+          "--server_host=127.0.0.1",
+          `--server_port=${server.port}`,
+          "--use_tls=false",
+          `--test_case=${testCase}`,
+          // The soak cases judge each call's latency (1 s by default); on 2 shared cores that is noise,
+          // not correctness, so only their results count here.
+          "--soak_per_iteration_max_acceptable_latency_ms=60000",
+          "--soak_overall_timeout_seconds=60",
+        ];
+        const outcome = await run(client, args, { timeout: 90_000 }).then(
+          () => ({ ok: true, output: "" }),
+          (err: { stdout?: string; stderr?: string; message: string }) => ({
+            ok: false,
+            output: `${err.message}\n${err.stdout ?? ""}${err.stderr ?? ""}`,
+          }),
+        );
+        expect(outcome.ok, outcome.output).toBe(true);
+      }, 120_000);
+    }
+  },
+);
