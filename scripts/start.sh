@@ -23,13 +23,22 @@ node --enable-source-maps services/master-data/dist/main.js &
 md_pid=$!
 cart_pid=""
 terminal_pid=""
+# Ctrl-C reaches the whole process group, so every service is stopping already: signalling them
+# again would cut their shutdown short (a second signal makes a service exit at once). So on INT
+# give them 5 s on their own; on TERM to this script, or when one service exits, stop the others.
 stop() {
-  [ -n "$terminal_pid" ] && kill "$terminal_pid" 2>/dev/null || true
-  [ -n "$cart_pid" ] && kill "$cart_pid" 2>/dev/null || true
-  kill "$md_pid" 2>/dev/null || true
+  local pid
+  for pid in $terminal_pid $cart_pid $md_pid; do
+    if [ "${1:-}" = interrupted ]; then
+      for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null && sleep 0.1 || break; done
+    fi
+    kill "$pid" 2>/dev/null || true
+  done
   wait 2>/dev/null || true
 }
-trap stop EXIT INT TERM
+trap 'trap - EXIT; stop interrupted; exit 130' INT
+trap 'trap - EXIT; stop; exit 143' TERM
+trap stop EXIT
 
 # cart asks master-data for the tax master when a cart is created: start it once master-data answers.
 for _ in $(seq 1 100); do

@@ -72,6 +72,11 @@ if ! go_tool grpcurl github.com/fullstorydev/grpcurl@v1.9.3 github.com/fullstory
   say "grpcurl could not be built: its tests will fail"
 fi
 
+# The Redis Cluster tests start their own redis-server processes (the other Redis tests use 127.0.0.1:6379).
+if ! apt_packages /usr/bin/redis-server redis-server; then
+  say "redis-server could not be installed: the Redis tests will fail"
+fi
+
 # The POS terminal page's tests drive Debian's Chromium with playwright-core (no browser is downloaded);
 # a Japanese font so that its screenshots show the tax names.
 if ! apt_packages /usr/bin/chromium chromium fonts-ipafont-gothic; then

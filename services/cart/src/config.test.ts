@@ -76,7 +76,7 @@ describe("cart config", () => {
       'MASTER_DATA_FORMAT must be one of binary | json, got "xml"',
       'MASTER_DATA_RETRY_ATTEMPTS must be a whole number from 1 to 10, got "0"',
       'CART_TTL_SECONDS must be a whole number from 1 to 2592000, got "forever"',
-      'REDIS_URL must start with redis:// or rediss://, got "http://x"',
+      'REDIS_URL must start with redis://, rediss://, redis-cluster:// or rediss-cluster://, got "http://x"',
       expect.stringMatching(/^master-data protocol grpc needs HTTP\/2/),
     ]);
   });

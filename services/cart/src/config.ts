@@ -5,6 +5,7 @@ import {
   clientKinds,
   type MasterDataTransportConfig,
 } from "./master-data/transport.js";
+import { parseRedisUrl } from "./store/redis-url.js";
 
 export interface CartConfig extends ServerSettings {
   masterData: MasterDataTransportConfig & {
@@ -61,9 +62,8 @@ export function readCartConfig(env: Env): CartConfig {
       client: md.client,
     };
   }
-  if (config.redisUrl !== undefined && !/^rediss?:\/\//.test(config.redisUrl)) {
-    r.problem(`REDIS_URL must start with redis:// or rediss://, got "${config.redisUrl}"`);
-  }
+  const redisTarget = config.redisUrl === undefined ? undefined : parseRedisUrl(config.redisUrl);
+  if (redisTarget?.kind === "invalid") r.problem(`REDIS_URL ${redisTarget.problem}`);
   for (const problem of checkTransportConfig(config.masterData)) r.problem(problem);
   r.done();
   return config;

@@ -73,13 +73,27 @@ export async function openCartDependencies(
       close: () => closeAll(opened),
     };
   } catch (e) {
-    await closeAll(opened);
+    await closeAll(opened).catch(() => undefined);
     throw e;
   }
 }
 
-async function closeAll(resources: { close(): Promise<void> | void }[]): Promise<void> {
-  await Promise.allSettled(resources.reverse().map((r) => r.close()));
+/**
+ * Closes in the reverse order of opening (the caller's list stays as it is),
+ * every one even when another fails; then rejects with what failed, for the
+ * shutdown log.
+ */
+async function closeAll(resources: readonly { close(): Promise<void> | void }[]): Promise<void> {
+  const failures: unknown[] = [];
+  for (const resource of [...resources].reverse()) {
+    try {
+      await resource.close();
+    } catch (e) {
+      failures.push(e);
+    }
+  }
+  if (failures.length === 1) throw failures[0];
+  if (failures.length > 1) throw new AggregateError(failures, `${failures.length} resources failed to close`);
 }
 
 // Never log a password that may sit in a connection URL.

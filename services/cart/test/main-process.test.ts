@@ -48,6 +48,13 @@ describe("cart process (src/main.ts)", () => {
       items: [{ itemCode: "ITEM0042", quantity: 2 }],
     });
     expect(added?.lines[0]?.itemCode).toBe("ITEM0042");
+    // What operators read: plain JSON of what cart saw of master-data.
+    const stats = await fetch(`http://127.0.0.1:${port}/stats/master-data`);
+    expect(stats.status).toBe(200);
+    const seen = (await stats.json()) as { calls: number; breaker: string; latency: { count: number } };
+    expect(seen).toMatchObject({ breaker: "closed" });
+    expect(seen.calls).toBeGreaterThan(0);
+    expect(seen.latency.count).toBeGreaterThanOrEqual(seen.calls);
     const mentions = p.output().match(/grpc-web over HTTP\/1\.1 \(json, connect-node client\)/g) ?? [];
     expect(mentions.length).toBeGreaterThanOrEqual(1);
     expect(p.output().match(/cart dependencies ready/g)).toHaveLength(1);
@@ -70,7 +77,9 @@ describe("cart process (src/main.ts)", () => {
     const out = p.output();
     expect(out).toMatch(/grpc.*HTTP\/1\.1/);
     expect(out).toContain("CART_TTL_SECONDS must be a whole number");
-    expect(out).toContain('REDIS_URL must start with redis:// or rediss://, got "http://x"');
+    expect(out).toContain(
+      'REDIS_URL must start with redis://, rediss://, redis-cluster:// or rediss-cluster://, got "http://x"',
+    );
     expect(out).not.toMatch(/\n\s+at /);
   });
 

@@ -1,6 +1,6 @@
 import { create, toJson } from "@bufbuild/protobuf";
 import { type Client, Code, ConnectError } from "@connectrpc/connect";
-import { redisUrlForSuite } from "@pos/common/testing";
+import { freshMongoDatabase, redisUrlForSuite } from "@pos/common/testing";
 import { type Cart, CartSchema, CartStatus, DiscountType } from "@pos/gen/pos/cart/v1/cart_pb.js";
 import type { CartService } from "@pos/gen/pos/cart/v1/cart_service_pb.js";
 import { MoneySchema } from "@pos/gen/pos/common/v1/money_pb.js";
@@ -70,6 +70,12 @@ function comparable(cart: Cart): unknown {
 
 // Without Redis (REDIS_URL, default 127.0.0.1:6379) the suite says NOT RUN and why.
 const redisUrl = await redisUrlForSuite("the whole sale");
+// A transaction log of this run's own (when there is a MongoDB-wire server): counts and numbers start
+// afresh instead of scanning what every earlier run left in the shared default database.
+const mongoUri = process.env.MONGODB_URI;
+const freshLog =
+  mongoUri === undefined || mongoUri === "" ? undefined : freshMongoDatabase(mongoUri, "pos_cart_sale", 30_000);
+const mongodbUri = freshLog && mongoUri?.replace(/\/?$/, `/${freshLog.name}`);
 
 describe.runIf(redisUrl !== undefined)("the whole sale, over every cart → master-data transport", () => {
   let masterData: Awaited<ReturnType<typeof startMasterDataProcess>>;
@@ -78,7 +84,7 @@ describe.runIf(redisUrl !== undefined)("the whole sale, over every cart → mast
   beforeAll(async () => {
     masterData = await startMasterDataProcess();
     for (const t of masterDataTransports) {
-      const cart = await startCart(t.config(masterData.url), { redisUrl });
+      const cart = await startCart(t.config(masterData.url), { redisUrl, mongodbUri });
       try {
         const run = await wholeSale(cart.client);
         const record = await cart.deps.transactions.find(run.ref);
@@ -124,6 +130,11 @@ describe.runIf(redisUrl !== undefined)("the whole sale, over every cart → mast
       expect(r.billedAgain, name).toEqual(r.billed);
       expect(r.written, name).toBe(true);
     }
+    // Terminal R01's sales, one per transport: numbered 1, 2, 3, … by the shared MongoDB log, each
+    // process's own in-memory log otherwise; the repeated Bills took no number.
+    const numbers = [...results.values()].map((r) => r.billed.transactionNo);
+    expect(numbers).toEqual(numbers.map((_, i) => String(freshLog === undefined ? 1 : i + 1)));
+    expect([...results.values()].map((r) => r.logged)).toEqual(numbers.map(Number));
   });
 
   it("prices lines from master-data, with the store override, the discount and taxes per code", () => {

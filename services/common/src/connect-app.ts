@@ -59,7 +59,8 @@ function requestIdFrom(given: string | string[] | undefined): string {
  * values, composed once below.
  */
 export async function createConnectApp(options: ConnectAppOptions): Promise<FastifyInstance> {
-  // THE interceptors and per-call context values of every call, whichever path serves it.
+  // THE interceptors and per-call context values of every call, whichever path serves it. Fastify
+  // hooks do not see calls on the fast path: cross-cutting behaviour for RPCs belongs in this list.
   const interceptors: Interceptor[] = [createErrorMappingInterceptor()];
   const contextValuesFor = (requestId: string, log: FastifyBaseLogger): ContextValues =>
     createContextValues().set(requestLogKey, createRequestLog(log, requestId));

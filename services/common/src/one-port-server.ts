@@ -25,20 +25,6 @@ export type FrontHandler = (
   res: http.ServerResponse | http2.Http2ServerResponse,
 ) => boolean;
 
-export interface OnePortStats {
-  /** Accepted TCP connections that are still open, whatever they speak. */
-  connections: number;
-  http1Connections: number;
-  http1Requests: number;
-  http2Sessions: number;
-}
-
-export interface OnePort {
-  stats(): OnePortStats;
-}
-
-export type OnePortFastify = FastifyInstance & { readonly onePort: OnePort };
-
 const defaults = {
   firstByteTimeoutMs: 10_000,
   // Longer than the 60 s idle timeout of common load balancers, so that the proxy, not we, closes
@@ -57,7 +43,7 @@ const minRequestTimeoutMs = 60_000;
  * client connections too: idle ones at once, busy ones when their requests finish (at most after
  * closeGraceMs).
  */
-export function createOnePortFastify(options: OnePortOptions): OnePortFastify {
+export function createOnePortFastify(options: OnePortOptions): FastifyInstance {
   const settings = {
     firstByteTimeoutMs: positiveMs("firstByteTimeoutMs", options.firstByteTimeoutMs ?? defaults.firstByteTimeoutMs),
     idleTimeoutMs: positiveMs("idleTimeoutMs", options.idleTimeoutMs ?? defaults.idleTimeoutMs),
@@ -90,12 +76,10 @@ export function createOnePortFastify(options: OnePortOptions): OnePortFastify {
     },
   });
   onSessionError = (err) => app.log.debug({ err }, "http2 session error");
-  app.decorate("onePort", { stats: tracker.stats } satisfies OnePort);
   app.addHook("preClose", async () => {
     tracker.drain();
   });
-  // Decorated just above; fastify's types cannot express that.
-  return app as OnePortFastify;
+  return app;
 }
 
 interface Settings {
@@ -259,7 +243,6 @@ interface ConnectionTracker {
   trackSession(session: http2.Http2Session): void;
   /** Starts closing every connection; does not wait (the listening server's close() does). */
   drain(): void;
-  stats(): OnePortStats;
 }
 
 // The inner servers never listen(), so Node tracks none of their connections; we do it ourselves,
@@ -342,16 +325,6 @@ function createConnectionTracker(closeGraceMs: number): ConnectionTracker {
         for (const socket of transports) socket.destroy();
       }, closeGraceMs);
       settle();
-    },
-    stats() {
-      let http1Requests = 0;
-      for (const responses of http1.values()) http1Requests += responses.size;
-      return {
-        connections: transports.size,
-        http1Connections: http1.size,
-        http1Requests,
-        http2Sessions: sessions.size,
-      };
     },
   };
 }

@@ -3,38 +3,38 @@ import Fastify, { type FastifyInstance } from "fastify";
 import { afterEach, describe, expect, it } from "vitest";
 import { ConfigError } from "./env-config.js";
 import { UnavailableError } from "./errors.js";
-import { type Closable, runService, type ServiceDefinition, type ServiceHost } from "./run-service.js";
+import { type Closable, runService, type ServiceDefinition, type ServiceHost, type StopReason } from "./run-service.js";
 
 // The bootstrap both main.ts use, on a real app and socket, with a host that records
 // instead of exiting. The real processes (services/*/test/main-process.test.ts) add signals.
 
 interface FakeHost extends ServiceHost {
-  signal(name: NodeJS.Signals): void;
+  /** What the process would do on a signal or a crash, per onStop's contract (close-with-grace in production). */
+  stop(reason: StopReason): Promise<void>;
   exits: number[];
-  exited: Promise<number>;
   errors: string[];
 }
 
 function fakeHost(): FakeHost {
-  const handlers = new Map<string, (() => void)[]>();
+  let registered: ((reason: StopReason) => Promise<void>) | undefined;
   const exits: number[] = [];
   const errors: string[] = [];
-  let exited!: (code: number) => void;
+  const exit = (code: number) => void exits.push(code);
   return {
     env: { PORT: "0" },
-    onSignal: (signal, handler) => handlers.set(signal, [...(handlers.get(signal) ?? []), handler]),
-    exit(code) {
-      exits.push(code);
-      exited(code);
+    onStop: (stop) => {
+      registered = stop;
     },
+    exit,
     error: (message, cause) => errors.push(cause === undefined ? message : `${message} ${String(cause)}`),
-    signal: (name) => {
-      for (const h of handlers.get(name) ?? []) h();
+    async stop(reason) {
+      if (registered === undefined) throw new Error("the service arranged no stop");
+      await registered(reason).then(
+        () => exit(reason.err === undefined ? 0 : 1),
+        () => exit(1),
+      );
     },
     exits,
-    exited: new Promise((resolve) => {
-      exited = resolve;
-    }),
     errors,
   };
 }
@@ -78,31 +78,33 @@ function service(
 }
 
 describe("runService", () => {
-  it("listens, then on SIGTERM closes the app before the resources and exits 0, once whatever signals follow", async () => {
+  it("listens, then on SIGTERM closes the app before the resources and exits 0", async () => {
     const events: string[] = [];
     const logs: string[] = [];
     const host = fakeHost();
     await runService(service(events, {}, logs), host);
     expect(apps[0]?.server.listening).toBe(true);
     expect(logs.join("")).toContain("svc serving");
-    host.signal("SIGTERM");
-    host.signal("SIGINT");
-    host.signal("SIGTERM");
-    expect(await host.exited).toBe(0);
+    await host.stop({ signal: "SIGTERM" });
     expect(events).toEqual(["open", "app closed", "resources closed"]);
     expect(host.exits).toEqual([0]);
     expect(apps[0]?.server.listening).toBe(false);
     expect(logs.join("")).toMatch(/"signal":"SIGTERM","seen":7.*shutting down/);
   });
 
-  it("calls onStop the moment shutdown starts, before anything closes, once", async () => {
+  it("calls onStop the moment shutdown starts, before anything closes, also after a crash", async () => {
     const events: string[] = [];
     const host = fakeHost();
     await runService(service(events, { onStop: () => void events.push("stopping") }), host);
-    host.signal("SIGTERM");
-    host.signal("SIGTERM");
-    expect(await host.exited).toBe(0);
+    await host.stop({ signal: "SIGTERM" });
+    expect(host.exits).toEqual([0]);
     expect(events).toEqual(["open", "stopping", "app closed", "resources closed"]);
+    const crashed: string[] = [];
+    const again = fakeHost();
+    await runService(service(crashed, { onStop: () => void crashed.push("stopping") }), again);
+    await again.stop({ err: new Error("kaboom") });
+    expect(again.exits).toEqual([1]);
+    expect(crashed).toEqual(["open", "stopping", "app closed", "resources closed"]);
   });
 
   it("logs a close that fails and exits 1, with no unhandled rejection", async () => {
@@ -115,11 +117,22 @@ describe("runService", () => {
       },
     });
     await runService(service(events, { open: failing }, logs), host);
-    host.signal("SIGINT");
-    expect(await host.exited).toBe(1);
+    await host.stop({ signal: "SIGINT" });
+    expect(host.exits).toEqual([1]);
     expect(events).toEqual(["app closed"]);
     expect(logs.join("")).toContain("closing the resources failed");
     expect(logs.join("")).toContain("redis went away");
+  });
+
+  it("after a crash logs the error, still closes everything, and exits 1", async () => {
+    const events: string[] = [];
+    const logs: string[] = [];
+    const host = fakeHost();
+    await runService(service(events, {}, logs), host);
+    await host.stop({ err: new Error("kaboom") });
+    expect(host.exits).toEqual([1]);
+    expect(events).toEqual(["open", "app closed", "resources closed"]);
+    expect(logs.join("")).toMatch(/"level":60.*kaboom.*crashed; shutting down/);
   });
 
   it("refuses a bad configuration with its one message, opening nothing", async () => {

@@ -1,3 +1,4 @@
+import closeWithGrace from "close-with-grace";
 import type { FastifyInstance } from "fastify";
 import { ConfigError, type Env } from "./env-config.js";
 import { UnavailableError } from "./errors.js";
@@ -25,18 +26,44 @@ export interface Closable {
   close(): Promise<void>;
 }
 
+/** Why a service stops: a signal (SIGTERM, SIGINT, …) or a crash (an uncaught error). */
+export interface StopReason {
+  signal?: string | undefined;
+  err?: Error | undefined;
+}
+
 /** What a service needs of its process; tests pass their own. */
 export interface ServiceHost {
   env: Env;
-  onSignal(signal: NodeJS.Signals, handler: () => void): void;
+  /**
+   * Runs `stop` once when the process is told to end or crashes. The process
+   * then exits: 0 when `stop` resolved after a signal; 1 after a crash, when
+   * `stop` rejected, or when it did not finish within `deadlineMs`.
+   */
+  onStop(stop: (reason: StopReason) => Promise<void>, options: { deadlineMs: number; log: LogLike }): void;
   exit(code: number): void;
   /** Start-up failures, printed before (or instead of) the app's logger. */
   error(message: string, cause?: unknown): void;
 }
 
+interface LogLike {
+  error(message: string): void;
+}
+
 export const processHost: ServiceHost = {
   env: process.env,
-  onSignal: (signal, handler) => process.on(signal, handler),
+  // close-with-grace (fastify's own choice): signals, a crash, a second signal (exit at once), the deadline.
+  onStop: (stop, { deadlineMs, log }) =>
+    void closeWithGrace(
+      {
+        delay: deadlineMs,
+        logger: false,
+        onTimeout: (ms) => log.error(`shutdown did not finish within ${ms} ms; exiting`),
+        onSecondSignal: (signal) => log.error(`second ${signal} while shutting down; exiting`),
+        onSecondError: (err) => log.error(`error while shutting down; exiting: ${String(err)}`),
+      },
+      stop,
+    ),
   exit: (code) => process.exit(code),
   error: (message, cause) => (cause === undefined ? console.error(message) : console.error(message, cause)),
 };
@@ -46,12 +73,12 @@ export const stopDeadlineMs = 10_000;
 
 /**
  * The one way a service process runs: read the config, open the service,
- * stop on SIGTERM/SIGINT, then listen. Start-up failures exit 1 with one line
- * (a config error lists every bad variable; an unreachable dependency says
- * which) and no stack trace unless the failure is unexpected. Stopping closes
- * the app (in-flight requests finish), then the service's own resources, once
- * however many signals arrive; a failed or hung close is logged and exits 1,
- * never an unhandled rejection.
+ * arrange the stop, then listen. Start-up failures exit 1 with one line (a
+ * config error lists every bad variable; an unreachable dependency says which)
+ * and no stack trace unless the failure is unexpected. Stopping (SIGTERM,
+ * SIGINT, or a crash) closes the app (in-flight requests finish), then the
+ * service's own resources, once; a failed close is logged and the stop
+ * rejects (exit 1), never an unhandled rejection.
  */
 export async function runService<C extends Pick<ServerSettings, "host" | "port">, D extends Closable>(
   definition: ServiceDefinition<C, D>,
@@ -88,28 +115,28 @@ export async function runService<C extends Pick<ServerSettings, "host" | "port">
     return code;
   };
 
-  let stopping = false;
-  const stop = async (signal: NodeJS.Signals) => {
-    if (stopping) return;
-    stopping = true;
-    const deadline = setTimeout(() => {
-      app.log.error({ ms: stopDeadlineMs }, "shutdown did not finish in time; exiting");
-      host.exit(1);
-    }, stopDeadlineMs);
-    deadline.unref();
-    let fields: Record<string, unknown> = {};
-    try {
-      definition.onStop?.(opened);
-      fields = definition.stopping?.(opened) ?? {};
-    } catch {
-      // Only for the log line: never a reason not to stop.
-    }
-    app.log.info({ signal, ...fields }, "shutting down");
-    const code = await closeAll();
-    clearTimeout(deadline);
-    host.exit(code);
-  };
-  for (const signal of ["SIGINT", "SIGTERM"] as const) host.onSignal(signal, () => void stop(signal));
+  host.onStop(
+    async ({ signal, err }) => {
+      try {
+        definition.onStop?.(opened);
+      } catch (e) {
+        app.log.error({ err: e }, "the service's stop hook failed");
+      }
+      if (err !== undefined) {
+        app.log.fatal({ err }, "crashed; shutting down");
+      } else {
+        let fields: Record<string, unknown> = {};
+        try {
+          fields = definition.stopping?.(opened) ?? {};
+        } catch {
+          // Only for the log line: never a reason not to stop.
+        }
+        app.log.info({ signal, ...fields }, "shutting down");
+      }
+      if ((await closeAll()) !== 0) throw new Error("shutdown failed (see the errors above)");
+    },
+    { deadlineMs: stopDeadlineMs, log: { error: (message) => app.log.error(message) } },
+  );
 
   try {
     await app.listen({ host: config.host, port: config.port });

@@ -35,15 +35,20 @@ export async function findItem(store: ItemStore, req: GetItemDetailRequest): Pro
   checkGetItemDetail(req);
   const [item] = await store.getItems(req.tenantId, req.storeCode, [req.itemCode]);
   if (item !== undefined) return item;
-  throw await notFound(store, req.tenantId, `item "${req.itemCode}" not found in tenant "${req.tenantId}"`);
+  throw await itemNotFound(store, req.tenantId, req.itemCode);
 }
 
-// Only asked once an item is missing, so the hot path costs one query.
-async function notFound(store: ItemStore, tenantId: string, what: string): Promise<ConnectError> {
+/** NotFound for a tenant that never had an item. */
+async function requireCatalogue(store: ItemStore, tenantId: string): Promise<void> {
   if (!(await store.hasTenant(tenantId))) {
-    return new ConnectError(`tenant "${tenantId}" has no catalogue`, Code.NotFound);
+    throw new ConnectError(`tenant "${tenantId}" has no catalogue`, Code.NotFound);
   }
-  return new ConnectError(what, Code.NotFound);
+}
+
+// Only asks about the tenant once an item is missing, so the hot path costs one query.
+async function itemNotFound(store: ItemStore, tenantId: string, itemCode: string): Promise<ConnectError> {
+  await requireCatalogue(store, tenantId);
+  return new ConnectError(`item "${itemCode}" not found in tenant "${tenantId}"`, Code.NotFound);
 }
 
 /** The ItemService handlers: validate → store → response. Errors name what is missing. */
@@ -57,9 +62,7 @@ export function createItemService(store: ItemStore): ServiceImpl<typeof ItemServ
       checkBatchGet(req);
       const codes = [...new Set(req.itemCodes)];
       const found = await store.getItems(req.tenantId, req.storeCode, codes);
-      if (found.length === 0 && !(await store.hasTenant(req.tenantId))) {
-        throw new ConnectError(`tenant "${req.tenantId}" has no catalogue`, Code.NotFound);
-      }
+      if (found.length === 0) await requireCatalogue(store, req.tenantId);
       const byCode = new Map(found.map((item) => [item.itemCode, item]));
       return create(BatchGetItemDetailsResponseSchema, {
         items: codes.flatMap((c) => byCode.get(c) ?? []),
@@ -77,9 +80,7 @@ export function createItemService(store: ItemStore): ServiceImpl<typeof ItemServ
         afterItemCode,
         limit: pageSize + 1,
       });
-      if (rows.length === 0 && afterItemCode === undefined && !(await store.hasTenant(req.tenantId))) {
-        throw new ConnectError(`tenant "${req.tenantId}" has no catalogue`, Code.NotFound);
-      }
+      if (rows.length === 0 && afterItemCode === undefined) await requireCatalogue(store, req.tenantId);
       const items = rows.slice(0, pageSize);
       const last = items.at(-1);
       return create(ListItemsResponseSchema, {
@@ -101,7 +102,7 @@ export function createItemService(store: ItemStore): ServiceImpl<typeof ItemServ
       checkTenantId(req.tenantId);
       checkItemCode("item_code", req.itemCode);
       if (!(await store.deleteItem(req.tenantId, req.itemCode))) {
-        throw await notFound(store, req.tenantId, `item "${req.itemCode}" not found in tenant "${req.tenantId}"`);
+        throw await itemNotFound(store, req.tenantId, req.itemCode);
       }
       return create(DeleteItemResponseSchema);
     },
@@ -110,7 +111,7 @@ export function createItemService(store: ItemStore): ServiceImpl<typeof ItemServ
       const price = checkUpsertStorePrice(req);
       const [current] = await store.getItems(req.tenantId, req.storeCode, [req.itemCode]);
       if (current === undefined) {
-        throw await notFound(store, req.tenantId, `item "${req.itemCode}" not found in tenant "${req.tenantId}"`);
+        throw await itemNotFound(store, req.tenantId, req.itemCode);
       }
       const currency = current.unitPrice?.currencyCode;
       if (currency !== price.currencyCode) {
@@ -122,16 +123,14 @@ export function createItemService(store: ItemStore): ServiceImpl<typeof ItemServ
       const item = await store.upsertStorePrice(req.tenantId, req.storeCode, req.itemCode, price);
       if (item === undefined) {
         // Deleted between the read and the write.
-        throw await notFound(store, req.tenantId, `item "${req.itemCode}" not found in tenant "${req.tenantId}"`);
+        throw await itemNotFound(store, req.tenantId, req.itemCode);
       }
       return create(UpsertStorePriceResponseSchema, { item });
     },
 
     async listTaxes(req) {
       checkTenantId(req.tenantId);
-      if (!(await store.hasTenant(req.tenantId))) {
-        throw new ConnectError(`tenant "${req.tenantId}" has no catalogue`, Code.NotFound);
-      }
+      await requireCatalogue(store, req.tenantId);
       return create(ListTaxesResponseSchema, { taxes: listTaxes() });
     },
   };

@@ -19,6 +19,10 @@ async function importFile(lines: string[], env: Record<string, string | undefine
   const dir = await mkdtemp(join(tmpdir(), "catalogue-"));
   const file = join(dir, "catalogue.ndjson");
   await writeFile(file, lines.join("\n"));
+  return importPath(file, env);
+}
+
+function importPath(file: string, env: Record<string, string | undefined>) {
   return run(process.execPath, ["--import", "tsx", command, file], { env: { PATH: process.env.PATH, ...env } }).then(
     ({ stdout, stderr }) => ({ code: 0, out: stdout + stderr }),
     (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, out: e.stdout + e.stderr }),
@@ -71,6 +75,18 @@ describe.runIf(uri !== undefined)("import-catalogue", () => {
     const [a] = await store.getItems("T7", "S1", ["A"]);
     expect(a?.price?.amount).toBe(99n);
     expect(await store.countItems("T7")).toBe(2);
+    await store.close();
+  });
+
+  it("imports the README's example file", async () => {
+    if (uri === undefined) throw new Error("MONGODB_URI is unset");
+    const example = fileURLToPath(new URL("../examples/catalogue.ndjson", import.meta.url));
+    const result = await importPath(example, { MONGODB_URI: uri.replace(/\/?$/, `/${dbName}`) });
+    expect(result.out).toContain("1 item(s), 1 store price(s) written");
+    expect(result.code).toBe(0);
+    const store = await connectMongoItemStore(uri, { timeoutMs: 2000, dbName });
+    const [tea] = await store.getItems("T0001", "S0001", ["4901234567894"]);
+    expect([tea?.description, tea?.unitPrice?.amount, tea?.price?.amount]).toEqual(["Green tea", 150n, 128n]);
     await store.close();
   });
 

@@ -9,8 +9,6 @@ export interface ItemCache<V> {
   /** The value when present and fresh; a hit makes it the most recently used. */
   get(key: string): V | undefined;
   set(key: string, value: V): void;
-  delete(key: string): void;
-  clear(): void;
   /** Entries held, expired ones not yet swept included. */
   size(): number;
 }
@@ -29,8 +27,7 @@ export function createItemCache<V extends {}>(options: ItemCacheOptions = {}): I
     throw new RangeError(`cache maxEntries must be an integer >= 0, got ${maxEntries}`);
   }
   // 0 turns caching off (ITEM_CACHE_TTL_MS=0): lru-cache would read a ttl of 0 as "never expires".
-  if (ttlMs === 0 || maxEntries === 0)
-    return { get: () => undefined, set() {}, delete() {}, clear() {}, size: () => 0 };
+  if (ttlMs === 0 || maxEntries === 0) return { get: () => undefined, set() {}, size: () => 0 };
   const now = options.now;
   const lru = new LRUCache<string, V>({
     max: maxEntries,
@@ -42,8 +39,6 @@ export function createItemCache<V extends {}>(options: ItemCacheOptions = {}): I
   return {
     get: (key) => lru.get(key),
     set: (key, value) => void lru.set(key, value),
-    delete: (key) => void lru.delete(key),
-    clear: () => lru.clear(),
     size: () => lru.size,
   };
 }

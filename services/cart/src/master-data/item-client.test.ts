@@ -340,7 +340,9 @@ describe("item client when master-data's store fails", () => {
     const err = await errorOf(client.getItems(scope, [demoItemCode(2)]));
     expect(err.code).toBe(Code.Unavailable);
     expect(err.rawMessage).toBe("master-data unavailable: no answer within 50 ms");
-    expect(requestsTo(md.seen, batchPath).length - before).toBe(3);
+    // Three attempts left cart; on a loaded machine one may time out before master-data logs it.
+    expect(client.stats()).toMatchObject({ retries: 2, latency: { count: 3 } });
+    expect(requestsTo(md.seen, batchPath).length - before).toBeLessThanOrEqual(3);
   });
 
   it("keeps the caller's own deadline as DeadlineExceeded: no retry, no breaker failure", async () => {
@@ -352,8 +354,9 @@ describe("item client when master-data's store fails", () => {
     const before = requestsTo(md.seen, batchPath).length;
     const err = await errorOf(client.getItems(scope, [demoItemCode(3)], { timeoutMs: 50 }));
     expect(err.code).toBe(Code.DeadlineExceeded);
-    expect(requestsTo(md.seen, batchPath).length - before).toBe(1);
-    expect(client.stats()).toMatchObject({ retries: 0, breaker: "closed" });
+    // One attempt left cart (it may time out before master-data logs it), and no retry followed.
+    expect(client.stats()).toMatchObject({ retries: 0, breaker: "closed", latency: { count: 1 } });
+    expect(requestsTo(md.seen, batchPath).length - before).toBeLessThanOrEqual(1);
   });
 
   it("stops at once when the caller aborts", async () => {
@@ -454,7 +457,8 @@ describe.each([
     try {
       const client = clientOver(md.baseUrl, wire, {
         ...fast,
-        breaker: { failureThreshold: 5, openMs: 300 },
+        // Long enough that a loaded machine cannot let it half-open before the test looks.
+        breaker: { failureThreshold: 5, openMs: 3_000 },
       });
       expect((await client.getItems(scope, [demoItemCode(1)])).items.size).toBe(1);
 
@@ -468,9 +472,11 @@ describe.each([
       }
       expect(client.stats().breaker).toBe("open");
 
-      const started = performance.now();
+      // Failing fast: the call never reaches the transport (the latency interceptor sits under the breaker).
+      const { latency, breakerRejected } = client.stats();
       const err = await errorOf(client.getItems(scope, [demoItemCode(code++)]));
-      expect(performance.now() - started).toBeLessThan(100);
+      expect(client.stats().latency.count).toBe(latency.count);
+      expect(client.stats().breakerRejected).toBe(breakerRejected + 1);
       expect(err.code).toBe(Code.Unavailable);
       expect(err.rawMessage).toMatch(
         /^master-data unavailable: circuit breaker open after 5 consecutive failures .*next probe in \d+\.\d s$/,

@@ -1,7 +1,7 @@
 import { StoreUnavailableError } from "@pos/common";
 import { freshMongoDatabase, mongoUriForSuite } from "@pos/common/testing";
 import { CartStatus } from "@pos/gen/pos/cart/v1/cart_pb.js";
-import { Long } from "mongodb";
+import { Long, MongoClient } from "mongodb";
 import { describe, expect, it } from "vitest";
 import { bigAmount, richCart } from "./cart-fixture.js";
 import {
@@ -48,6 +48,26 @@ if (uri !== undefined) {
       await second.close();
       // Not owned: closing the logs leaves the shared client usable.
       expect(await fresh.db().collection(collectionName).countDocuments({ tenant_id: "none" })).toBe(0);
+    });
+
+    it("writes with majority write concern, journaled: a replica set's failover cannot lose a sale", async () => {
+      const client = new MongoClient(uri, { monitorCommands: true, serverSelectionTimeoutMS: timeoutMs });
+      const seen: { name: string; writeConcern: unknown }[] = [];
+      client.on("commandStarted", (e) => {
+        if (e.commandName === "insert") seen.push({ name: e.command.insert, writeConcern: e.command.writeConcern });
+      });
+      try {
+        const log = await createMongoTransactionLog(client.db(dbName));
+        await log.assignNumber({ tenantId: "T-wc", storeCode: "S001", terminalId: "R01", cartId: "c-wc" });
+        await log.record({
+          kind: "sale",
+          cart: { ...richCart({ tenantId: "T-wc", storeCode: "S001", cartId: "c-wc" }), status: CartStatus.COMPLETED },
+        });
+        expect(seen.map((s) => s.name)).toEqual([numbersCollectionName, collectionName]);
+        for (const s of seen) expect(s.writeConcern).toEqual({ w: "majority", j: true });
+      } finally {
+        await client.close();
+      }
     });
 
     it("stores columns for reports: ids, kind, status, int64 totals and the cart as protobuf JSON", async () => {

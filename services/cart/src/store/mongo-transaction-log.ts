@@ -70,6 +70,12 @@ export function connectMongoTransactionLog(
 }
 
 /**
+ * A sale is money: a write is acknowledged only once a majority of a replica set has it, journaled, so that
+ * a primary's failover cannot roll a billed cart back (on a single server this is the same as w: 1).
+ */
+export const durableWrites = { writeConcern: { w: "majority" as const, journal: true } };
+
+/**
  * A log on a Db whose client the caller owns (tests, bench): close() leaves
  * the client open. Creates the unique index first; doing so again is harmless.
  */
@@ -78,8 +84,8 @@ export async function createMongoTransactionLog(
   options: MongoTransactionLogOptions = {},
 ): Promise<TransactionLog> {
   const maxNumberAttempts = options.maxNumberAttempts ?? 100;
-  const logs = db.collection<TransactionDoc>(collectionName);
-  const numbers = db.collection<NumberDoc>(numbersCollectionName);
+  const logs = db.collection<TransactionDoc>(collectionName, durableWrites);
+  const numbers = db.collection<NumberDoc>(numbersCollectionName, durableWrites);
   // The unique indexes are what make record() write once and a number go to one cart, even under races.
   const perCart = { key: { tenant_id: 1, store_code: 1, cart_id: 1 }, name: uniqueIndexName, unique: true };
   await guarded(async () => {

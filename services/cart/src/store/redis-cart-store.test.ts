@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { line, richCart } from "./cart-fixture.js";
 import { runCartStoreContract } from "./cart-store.contract.js";
 import { CartConflictError, type CartKey } from "./cart-store.js";
-import { cartRedisKey, connectRedisCartStore, createRedisCartStore, type RedisCartClient } from "./redis-cart-store.js";
+import { cartRedisKey, connectRedisCartStore, createRedisCartStore } from "./redis-cart-store.js";
 
 // Without Redis (REDIS_URL, default 127.0.0.1:6379) the suite says NOT RUN and why.
 const redisUrl = await redisUrlForSuite("redis cart store");
@@ -16,7 +16,7 @@ const redisUrl = await redisUrlForSuite("redis cart store");
 if (redisUrl !== undefined) {
   const keyPrefix = `test:${Math.random().toString(36).slice(2, 10)}:`;
 
-  let raw: RedisCartClient;
+  let raw: ReturnType<typeof createClient>;
 
   beforeAll(async () => {
     raw = createClient({ url: redisUrl });

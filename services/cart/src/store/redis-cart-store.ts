@@ -8,10 +8,10 @@ import {
   ClientOfflineError,
   ConnectionTimeoutError,
   createClient,
+  createCluster,
   ErrorReply,
   RESP_TYPES,
   ReconnectStrategyError,
-  type RedisClientType,
   TimeoutError as RedisTimeoutError,
   SocketClosedUnexpectedlyError,
   SocketTimeoutError,
@@ -26,12 +26,15 @@ import {
   deepFreeze,
   defaultCartTtlSeconds,
 } from "./cart-store.js";
+import { parseRedisUrl } from "./redis-url.js";
 
 export interface RedisCartStoreOptions {
   /** Default 36,000 (ten hours). */
   ttlSeconds?: number;
   /** Put before every key, e.g. "test:ab12:" to keep a test run's keys apart. Default "". */
   keyPrefix?: string;
+  /** Hash-tag the keys (cart:{…}) so that one cart's keys share a Redis Cluster slot. Default false. */
+  hashTag?: boolean;
   /** Bound for each command, its reply included. Default 2,000. */
   timeoutMs?: number;
   /** Carts whose last value the store remembers (bytes and parsed). Default 10,000. */
@@ -52,7 +55,7 @@ export interface ConnectRedisCartStoreOptions extends RedisCartStoreOptions {
 }
 
 /** The client type createRedisCartStore works on: what `createClient` from "redis" returns. */
-export type RedisCartClient = RedisClientType;
+export type RedisCartClient = ReturnType<typeof createClient> | ReturnType<typeof createCluster>;
 
 /**
  * Compare-and-set: SET only if the cart is still the one the caller read
@@ -79,30 +82,37 @@ const unavailableReplies = /^(LOADING|BUSY|MASTERDOWN|READONLY|OOM|TRYAGAIN|CLUS
  * start-up, not surface as the first cart's error.
  */
 export async function connectRedisCartStore(url: string, options: ConnectRedisCartStoreOptions): Promise<CartStore> {
+  const target = parseRedisUrl(url);
+  if (target.kind === "invalid") throw new Error(`REDIS_URL ${target.problem}`);
   let everReady = false;
-  const client: RedisCartClient = createClient({
-    url,
+  const common = {
     // Commands fail at once while disconnected instead of queueing for a reconnect that may never come.
     disableOfflineQueue: true,
     socket: {
       connectTimeout: options.timeoutMs,
-      reconnectStrategy: (retries, cause) =>
+      reconnectStrategy: (retries: number, cause: Error) =>
         everReady ? Math.min(50 * 2 ** retries, 2000) + Math.floor(Math.random() * 100) : cause,
     },
-  });
+  };
+  // One server, or a Redis Cluster: node-redis routes each command to the node owning its key's slot.
+  const client: RedisCartClient =
+    target.kind === "single"
+      ? createClient({ url: target.url, ...common })
+      : createCluster({
+          rootNodes: target.nodeUrls.map((nodeUrl) => ({ url: nodeUrl })),
+          defaults: { ...target.credentials, ...common },
+        });
   // Without a listener an 'error' event would crash the process; commands report failures themselves.
   client.on("error", () => undefined);
-  client.on("ready", () => {
-    everReady = true;
-  });
   try {
     // connect() waits for the handshake too, which a server that accepts but never answers stalls forever.
-    await withTimeout(client.connect(), options.timeoutMs, () => noAnswer("connect", options.timeoutMs));
+    await withTimeout<unknown>(client.connect(), options.timeoutMs, () => noAnswer("connect", options.timeoutMs));
+    everReady = true;
   } catch (e) {
     destroyQuietly(client);
     throw toStoreError(e, "connect");
   }
-  const store = createRedisCartStore(client, options);
+  const store = createRedisCartStore(client, { ...options, hashTag: target.kind === "cluster" });
   return {
     ...store,
     close: async () => {
@@ -139,7 +149,7 @@ export function createRedisCartStore(client: RedisCartClient, options: RedisCart
   // Values as bytes: binary protobuf is not UTF-8.
   const bytes = client.withTypeMapping({ [RESP_TYPES.BLOB_STRING]: Buffer });
 
-  const redisKey = (key: CartKey): string => cartRedisKey(key, keyPrefix);
+  const redisKey = (key: CartKey): string => cartRedisKey(key, keyPrefix, options.hashTag ?? false);
 
   /** The last value seen per Redis key: bytes, their SHA-1, and the frozen cart they hold. */
   const known = new LRUCache<string, Known>({ max: options.knownCarts ?? 10_000 });
@@ -295,11 +305,16 @@ interface Known {
   cart: Cart;
 }
 
-/** Where a cart lives: `<prefix>cart:<tenant>:<store>:<cart id>`. */
-export function cartRedisKey(key: CartKey, keyPrefix = ""): string {
-  // Encoded so that a ':' inside a code cannot make two keys collide; plain codes stay as they are.
-  const parts = [key.tenantId, key.storeCode, key.cartId].map(encodeURIComponent);
-  return `${keyPrefix}cart:${parts.join(":")}`;
+/**
+ * Where a cart lives: `<prefix>cart:<tenant>:<store>:<cart id>`, and on a Redis Cluster
+ * `<prefix>cart:{<tenant>:<store>:<cart id>}`: the braces are a hash tag, only what is inside picks the
+ * slot, so every key of one cart (and the compare-and-set on them) stays on one node while carts spread
+ * over the cluster. A single Redis keeps the untagged name, so carts open during an upgrade are still found.
+ */
+export function cartRedisKey(key: CartKey, keyPrefix = "", hashTag = false): string {
+  // Encoded so that a ':' inside a code cannot make two keys collide, and no '{' or '}' can move the tag.
+  const id = [key.tenantId, key.storeCode, key.cartId].map(encodeURIComponent).join(":");
+  return hashTag ? `${keyPrefix}cart:{${id}}` : `${keyPrefix}cart:${id}`;
 }
 
 function parseCart(raw: Buffer, redisKey: string): Cart {
