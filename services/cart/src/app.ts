@@ -1,4 +1,4 @@
-import { createConnectApp, type Health, type ServerSettings } from "@pos/common";
+import { type ConnectAppOptions, createConnectApp, type ServerSettings } from "@pos/common";
 import { CartService } from "@pos/gen/pos/cart/v1/cart_service_pb.js";
 import type { FastifyInstance } from "fastify";
 import { type CartServiceDeps, createCartService } from "./cart-service.js";
@@ -7,7 +7,8 @@ import { type CartServiceDeps, createCartService } from "./cart-service.js";
 export async function createCartApp(
   deps: CartServiceDeps,
   settings: Pick<ServerSettings, "logLevel" | "logRequests" | "readMaxBytes" | "tls"> &
-    Partial<Pick<ServerSettings, "cors" | "unaryFastPath">> & { health?: Health },
+    Partial<Pick<ServerSettings, "cors" | "unaryFastPath">> &
+    Pick<ConnectAppOptions, "health" | "metrics" | "tracing">,
 ): Promise<FastifyInstance> {
   const app = await createConnectApp({
     serviceName: "cart",

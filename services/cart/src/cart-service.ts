@@ -20,6 +20,7 @@ import type { Tax } from "@pos/gen/pos/masterdata/v1/tax_pb.js";
 import type { ItemClient } from "./master-data/item-client.js";
 import { type SaleOp, transition } from "./sale/cart-state.js";
 import * as sale from "./sale/sale.js";
+import type { SaleMetrics } from "./sale-metrics.js";
 import { CartConflictError, type CartKey, type CartStore } from "./store/cart-store.js";
 import { type TerminalCart, type TransactionLog, TransactionNumberConflictError } from "./store/transaction-log.js";
 import { checkCartRef, checkCreateCart, checkLineNo } from "./validation.js";
@@ -28,6 +29,8 @@ export interface CartServiceDeps {
   carts: CartStore;
   transactions: TransactionLog;
   items: ItemClient;
+  /** Business counters (sales, cancels, lines, amounts); none when not given. */
+  sales?: SaleMetrics;
   now?: () => Date;
 }
 
@@ -197,7 +200,9 @@ export function createCartService(deps: CartServiceDeps): ServiceImpl<typeof Car
         return outcome.cart;
       });
     }
-    await transactions.record({ kind, cart: closed });
+    const { written } = await transactions.record({ kind, cart: closed });
+    // Counted once per cart: a repeated Bill or CancelCart writes nothing and counts nothing.
+    if (written) deps.sales?.closed(kind, closed);
     return closed;
   }
 

@@ -1,4 +1,4 @@
-import { createHealth, runService, ServingStatus } from "@pos/common";
+import { createHealth, createTelemetry, runService, ServingStatus } from "@pos/common";
 import type { FastifyBaseLogger } from "fastify";
 import { createCartApp } from "./app.js";
 import { readCartConfig } from "./config.js";
@@ -12,7 +12,9 @@ await runService({
   name: "cart",
   readConfig: readCartConfig,
   async open(config) {
+    const telemetry = createTelemetry("cart", config.telemetry);
     const deps = await openCartDependencies(config, {
+      telemetry,
       onBreakerStateChange: ({ from, to, lastFailure }) =>
         log?.[to === "closed" ? "info" : "warn"](
           { from, to, lastFailure },
@@ -30,10 +32,14 @@ await runService({
         { name: `transactions: ${deps.describe.transactions}`, ping: () => deps.transactions.ping() },
       ],
     });
-    return { ...deps, health };
+    const close = async () => {
+      await deps.close();
+      await telemetry.tracing.shutdown();
+    };
+    return { ...deps, health, telemetry, close };
   },
   async createApp(deps, config) {
-    const app = await createCartApp(deps, { ...config, health: deps.health });
+    const app = await createCartApp(deps, { ...config, ...deps.telemetry, health: deps.health });
     log = app.log;
     deps.health.subscribe((status, failing) =>
       app.log[status === ServingStatus.SERVING ? "info" : "warn"]({ failing }, `health: ${ServingStatus[status]}`),

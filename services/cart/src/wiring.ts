@@ -1,7 +1,9 @@
-import type { ServerSettings } from "@pos/common";
+import { createClientMetricsInterceptor, noTelemetry, type ServerSettings, type Telemetry } from "@pos/common";
 import type { CartConfig } from "./config.js";
 import { createItemClient, type ItemClient } from "./master-data/item-client.js";
+import { registerItemClientMetrics } from "./master-data/item-client-metrics.js";
 import { createMasterDataTransport, type MasterDataTransportOptions } from "./master-data/transport.js";
+import { createSaleMetrics, noSaleMetrics, type SaleMetrics } from "./sale-metrics.js";
 import type { CartStore } from "./store/cart-store.js";
 import { createMemoryCartStore } from "./store/memory-cart-store.js";
 import { createMemoryTransactionLog } from "./store/memory-transaction-log.js";
@@ -13,14 +15,17 @@ export interface CartDependencies {
   carts: CartStore;
   transactions: TransactionLog;
   items: ItemClient;
+  sales: SaleMetrics;
   /** For the start-up log: what was chosen. */
   describe: { masterData: string; carts: string; transactions: string };
   close(): Promise<void>;
 }
 
 /** What the dependencies report as it happens, e.g. to the service's log. */
-export interface CartEvents {
+export interface CartOptions {
   onBreakerStateChange?: MasterDataTransportOptions["onBreakerStateChange"];
+  /** Metrics and tracing (none when not given). */
+  telemetry?: Telemetry;
   /** master-data calls moved to the fallback transport, or back to the primary. */
   onMasterDataRouteSwitch?: NonNullable<MasterDataTransportOptions["failover"]>["onSwitch"];
 }
@@ -32,17 +37,31 @@ export interface CartEvents {
  */
 export async function openCartDependencies(
   config: Omit<CartConfig, keyof ServerSettings>,
-  events: CartEvents = {},
+  options: CartOptions = {},
 ): Promise<CartDependencies> {
   const md = config.masterData;
+  const { metrics, tracing } = options.telemetry ?? noTelemetry;
+  // Each attempt on the wire: a client span (traceparent sent along) and the client histogram.
+  const seenAs = { protocol: md.protocol, httpVersion: md.httpVersion };
   const transport = createMasterDataTransport(md, {
+    interceptors: [
+      ...tracing.clientInterceptors(seenAs),
+      ...(metrics === undefined ? [] : [createClientMetricsInterceptor(metrics, seenAs)]),
+    ],
     timeoutMs: md.timeoutMs,
     retry: { maxAttempts: md.retryAttempts },
     breaker: { name: "master-data", failureThreshold: md.breakerFailures, openMs: md.breakerOpenMs },
-    onBreakerStateChange: events.onBreakerStateChange,
-    failover: { retryPrimaryAfterMs: md.retryPrimaryAfterMs, onSwitch: events.onMasterDataRouteSwitch },
+    onBreakerStateChange: options.onBreakerStateChange,
+    failover: { retryPrimaryAfterMs: md.retryPrimaryAfterMs, onSwitch: options.onMasterDataRouteSwitch },
   });
   const items = createItemClient(transport, { cache: { ttlMs: md.cacheTtlMs, maxEntries: md.cacheMaxEntries } });
+  if (metrics !== undefined) {
+    registerItemClientMetrics(metrics, items, {
+      protocol: md.protocol,
+      http_version: md.httpVersion,
+      format: md.format,
+    });
+  }
   const opened: { close(): Promise<void> | void }[] = [transport];
   try {
     const carts =
@@ -59,9 +78,15 @@ export async function openCartDependencies(
         : await connectMongoTransactionLog(config.mongodbUri, { timeoutMs: config.mongodbTimeoutMs });
     opened.push(transactions);
     return {
-      carts,
-      transactions,
+      // Store calls as child spans of the RPC (when tracing is on; the stores themselves otherwise).
+      carts: tracing.traceMethods(carts, "CartStore", {
+        "db.system": config.redisUrl === undefined ? "memory" : "redis",
+      }),
+      transactions: tracing.traceMethods(transactions, "TransactionLog", {
+        "db.system": config.mongodbUri === undefined ? "memory" : "mongodb",
+      }),
       items,
+      sales: metrics === undefined ? noSaleMetrics : createSaleMetrics(metrics),
       describe: {
         masterData: transport.describe,
         carts:

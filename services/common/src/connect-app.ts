@@ -7,14 +7,17 @@ import { fastifyConnectPlugin } from "@connectrpc/connect-fastify";
 import { compressionBrotli, compressionGzip } from "@connectrpc/connect-node";
 import fastifyCors from "@fastify/cors";
 import { Health as HealthService } from "@pos/gen/health/v1/health_pb.js";
-import type { FastifyBaseLogger, FastifyInstance } from "fastify";
+import type { FastifyInstance } from "fastify";
+import type { Registry } from "prom-client";
 import { type CorsSettings, fastifyCorsOptions } from "./cors.js";
 import { createErrorMappingInterceptor } from "./errors.js";
 import { createHealth, createHealthService, type Health, ServingStatus } from "./health.js";
+import { createServerMetricsInterceptor, httpVersionKey, httpVersionOf } from "./metrics.js";
 import { createOnePortFastify, type FrontHandler } from "./one-port-server.js";
 import { replyNotFoundInProtocol } from "./protocol-not-found.js";
 import { registerReflection } from "./reflection.js";
-import { createRequestLog, requestLogKey } from "./request-log.js";
+import { createRequestLog, type RequestLog, requestLogKey, requestLogOf } from "./request-log.js";
+import type { Tracing } from "./tracing.js";
 import { createUnaryFastPath } from "./unary-fast-path.js";
 import { routerWithFastPath } from "./unary-routes.js";
 
@@ -38,6 +41,10 @@ export interface ConnectAppOptions {
   compressMinBytes?: number | undefined;
   /** Browser origins allowed to call (none when not given). */
   cors?: CorsSettings | undefined;
+  /** Prometheus registry served on GET /metrics, with the RPC histograms added; no metrics when undefined. */
+  metrics?: Registry | undefined;
+  /** Spans per RPC (see tracing.ts); off when undefined. */
+  tracing?: Tracing | undefined;
   /** The serving status (stores reachable, not shutting down); a probe-less one when not given. */
   health?: Health | undefined;
 }
@@ -61,9 +68,16 @@ function requestIdFrom(given: string | string[] | undefined): string {
 export async function createConnectApp(options: ConnectAppOptions): Promise<FastifyInstance> {
   // THE interceptors and per-call context values of every call, whichever path serves it. Fastify
   // hooks do not see calls on the fast path: cross-cutting behaviour for RPCs belongs in this list.
-  const interceptors: Interceptor[] = [createErrorMappingInterceptor()];
-  const contextValuesFor = (requestId: string, log: FastifyBaseLogger): ContextValues =>
-    createContextValues().set(requestLogKey, createRequestLog(log, requestId));
+  // Outermost first: the span covers everything, metrics see the code the client gets (after error
+  // mapping). They read only the request and context values, so both paths behave the same.
+  const metrics = options.metrics;
+  const interceptors: Interceptor[] = [
+    ...(options.tracing?.serverInterceptors ?? []),
+    ...(metrics === undefined ? [] : [createServerMetricsInterceptor(metrics)]),
+    createErrorMappingInterceptor(),
+  ];
+  const contextValuesFor = (log: RequestLog, nodeHttpVersion: string): ContextValues =>
+    createContextValues().set(requestLogKey, log).set(httpVersionKey, httpVersionOf(nodeHttpVersion));
   const handlerOptions = {
     readMaxBytes: options.readMaxBytes,
     acceptCompression: [compressionGzip, compressionBrotli],
@@ -78,7 +92,8 @@ export async function createConnectApp(options: ConnectAppOptions): Promise<Fast
           handlerOptions,
           interceptors,
           requestId: requestIdFrom,
-          contextValues: (requestId) => contextValuesFor(requestId, app.log),
+          contextValues: (requestId, nodeHttpVersion) =>
+            contextValuesFor(createRequestLog(app.log, requestId), nodeHttpVersion),
         });
   const observe = options.observeRequest;
   let front: FrontHandler | undefined = fastPath?.handle;
@@ -111,6 +126,9 @@ export async function createConnectApp(options: ConnectAppOptions): Promise<Fast
       .code(serving ? 200 : 503)
       .send({ status: ServingStatus[status], service: options.serviceName, failing: health.failing() });
   });
+  if (metrics !== undefined) {
+    app.get("/metrics", async (_req, reply) => reply.type(metrics.contentType).send(await metrics.metrics()));
+  }
   // Unknown services and methods answer in the caller's protocol (gRPC: grpc-status 12), not fastify's JSON 404.
   app.setNotFoundHandler((req, reply) => replyNotFoundInProtocol(req, reply));
   await app.register(fastifyConnectPlugin, {
@@ -126,7 +144,8 @@ export async function createConnectApp(options: ConnectAppOptions): Promise<Fast
     },
     ...handlerOptions,
     interceptors,
-    contextValues: (req) => contextValuesFor(req.id, req.log),
+    // fastify's own request logger: with LOG_REQUESTS its request lines carry what tracing binds too.
+    contextValues: (req) => contextValuesFor(requestLogOf(req), req.raw.httpVersion),
   });
   return app;
 }

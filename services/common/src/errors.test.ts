@@ -21,6 +21,7 @@ function serviceThrowing(thrown: unknown) {
     debug: (obj, msg) => void logged.push({ level: "debug", obj: { ...obj }, msg }),
     warn: (obj, msg) => void logged.push({ level: "warn", obj: { ...obj }, msg }),
     error: (obj, msg) => void logged.push({ level: "error", obj: { ...obj }, msg }),
+    bind: () => undefined,
   };
   // What connect-app.ts does per request: the request's logger in the context values.
   const withLog: Interceptor = (next) => (req) => {

@@ -7,9 +7,11 @@ export interface RequestLog {
   debug(obj: object, msg: string): void;
   warn(obj: object, msg: string): void;
   error(obj: object, msg: string): void;
+  /** Adds fields to this and every later line of the request (tracing binds trace_id and span_id). */
+  bind(fields: Record<string, string>): void;
 }
 
-const silent: RequestLog = { requestId: "none", debug() {}, warn() {}, error() {} };
+const silent: RequestLog = { requestId: "none", debug() {}, warn() {}, error() {}, bind() {} };
 
 /** Handlers and interceptors read the request's logger through this key. */
 export const requestLogKey = createContextKey<RequestLog>(silent, { description: "request log" });
@@ -20,8 +22,9 @@ export const requestLogKey = createContextKey<RequestLog>(silent, { description:
  */
 export function createRequestLog(service: FastifyBaseLogger, requestId: string): RequestLog {
   let child: FastifyBaseLogger | undefined;
+  let bound: Record<string, string> = { reqId: requestId };
   const log = () => {
-    child ??= service.child({ reqId: requestId });
+    child ??= service.child(bound);
     return child;
   };
   return {
@@ -29,6 +32,10 @@ export function createRequestLog(service: FastifyBaseLogger, requestId: string):
     debug: (obj, msg) => log().debug(obj, msg),
     warn: (obj, msg) => log().warn(obj, msg),
     error: (obj, msg) => log().error(obj, msg),
+    bind(fields) {
+      bound = { ...bound, ...fields };
+      child = undefined;
+    },
   };
 }
 
@@ -39,5 +46,7 @@ export function requestLogOf(req: FastifyRequest): RequestLog {
     debug: (obj, msg) => log.debug(obj, msg),
     warn: (obj, msg) => log.warn(obj, msg),
     error: (obj, msg) => log.error(obj, msg),
+    // pino's child loggers can take more bindings; fastify's logger type does not say so.
+    bind: (fields) => (log as FastifyBaseLogger & { setBindings?(b: object): void }).setBindings?.(fields),
   };
 }

@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { type CorsSettings, readCorsSettings } from "./cors.js";
 import type { EnvReader } from "./env-config.js";
+import type { TracingSettings } from "./tracing.js";
 
 /** What every service's HTTP side is configured with (see README: environment variables). */
 export interface ServerSettings {
@@ -13,6 +14,11 @@ export interface ServerSettings {
   unaryFastPath: boolean;
   tls: { cert: Buffer; key: Buffer } | undefined;
   cors: CorsSettings;
+  telemetry: {
+    /** GET /metrics and the RPC histograms (METRICS, on by default). */
+    metrics: boolean;
+    tracing: TracingSettings;
+  };
 }
 
 export function readServerSettings(r: EnvReader, portVariable: string, defaultPort: number): ServerSettings {
@@ -25,6 +31,7 @@ export function readServerSettings(r: EnvReader, portVariable: string, defaultPo
     unaryFastPath: r.bool("UNARY_FAST_PATH", true),
     tls: undefined,
     cors: readCorsSettings(r),
+    telemetry: { metrics: r.bool("METRICS", true), tracing: readTracingSettings(r) },
   };
   const certFile = r.optionalString("TLS_CERT_FILE");
   const keyFile = r.optionalString("TLS_KEY_FILE");
@@ -47,4 +54,18 @@ export function readMongoSettings(r: EnvReader): { mongodbUri: string | undefine
     r.problem(`MONGODB_URI must start with mongodb:// or mongodb+srv://, got "${mongodbUri}"`);
   }
   return { mongodbUri, mongodbTimeoutMs: r.int("MONGODB_TIMEOUT_MS", 2000, 50, 60_000) };
+}
+
+/** OpenTelemetry's own variable names: tracing is on once an OTLP endpoint is set. */
+function readTracingSettings(r: EnvReader): TracingSettings {
+  const otlpEndpoint = r.optionalString("OTEL_EXPORTER_OTLP_ENDPOINT");
+  if (otlpEndpoint !== undefined && !/^https?:\/\//.test(otlpEndpoint)) {
+    r.problem(`OTEL_EXPORTER_OTLP_ENDPOINT must be an http:// or https:// URL, got "${otlpEndpoint}"`);
+  }
+  const ratioText = r.optionalString("OTEL_TRACES_SAMPLER_ARG");
+  const sampleRatio = ratioText === undefined ? 1 : Number(ratioText);
+  if (!(sampleRatio >= 0 && sampleRatio <= 1)) {
+    r.problem(`OTEL_TRACES_SAMPLER_ARG must be a ratio from 0 to 1, got "${ratioText}"`);
+  }
+  return { otlpEndpoint, sampleRatio };
 }

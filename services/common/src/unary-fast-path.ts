@@ -34,7 +34,8 @@ export interface UnaryFastPathOptions {
   interceptors: readonly Interceptor[];
   /** The request id for a request (the caller's x-request-id when acceptable). */
   requestId(given: string | string[] | undefined): string;
-  contextValues(requestId: string): ContextValues;
+  /** The per-call context values; nodeHttpVersion as Node gives it ("1.1", "2.0"). */
+  contextValues(requestId: string, nodeHttpVersion: string): ContextValues;
 }
 
 export interface UnaryFastPath {
@@ -93,7 +94,7 @@ export function createUnaryFastPath(options: UnaryFastPathOptions): UnaryFastPat
           rawHeaders: req.headers,
           url: () => requestUrl(req),
           timeoutMs: timeout.timeoutMs,
-          contextValues: options.contextValues(call.requestId),
+          contextValues: options.contextValues(call.requestId, req.httpVersion),
           // Watched only once someone holds the call's signal: most calls never look.
           onClientGone: (abort) =>
             res.once("close", () => {

@@ -1,4 +1,4 @@
-import { type ConnectAppOptions, createConnectApp, type Health, type ServerSettings } from "@pos/common";
+import { type ConnectAppOptions, createConnectApp, type ServerSettings } from "@pos/common";
 import { ItemService as LegacyItemService } from "@pos/gen/legacy/item_service/item_service_pb.js";
 import { ItemService } from "@pos/gen/pos/masterdata/v1/item_service_pb.js";
 import type { FastifyInstance } from "fastify";
@@ -11,10 +11,8 @@ import type { ItemStore } from "./store/item-store.js";
 export function createMasterDataApp(
   store: ItemStore,
   config: Pick<MasterDataConfig, "logLevel" | "logRequests" | "readMaxBytes" | "tls"> &
-    Partial<Pick<ServerSettings, "cors">> & { health?: Health } & Pick<
-      ConnectAppOptions,
-      "unaryFastPath" | "observeRequest"
-    >,
+    Partial<Pick<ServerSettings, "cors">> &
+    Pick<ConnectAppOptions, "health" | "metrics" | "tracing" | "unaryFastPath" | "observeRequest">,
 ): Promise<FastifyInstance> {
   return createConnectApp({
     serviceName: "master-data",

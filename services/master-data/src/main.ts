@@ -1,4 +1,4 @@
-import { createHealth, runService, ServingStatus } from "@pos/common";
+import { createHealth, createTelemetry, runService, ServingStatus } from "@pos/common";
 import { createMasterDataApp } from "./app.js";
 import { readMasterDataConfig } from "./config.js";
 import { openItemStore, seedDemoCatalogue } from "./open-store.js";
@@ -8,13 +8,20 @@ await runService({
   name: "master-data",
   readConfig: readMasterDataConfig,
   async open(config) {
+    const telemetry = createTelemetry("master-data", config.telemetry);
     const opened = await openItemStore(config);
+    // Store calls as child spans of the RPC (when tracing is on).
+    const store = telemetry.tracing.traceMethods(opened.store, "ItemStore", { "db.system": opened.kind });
     // Ready while the item store answers.
     const health = createHealth({ probes: [{ name: opened.kind, ping: () => opened.store.ping() }] });
-    return { ...opened, health };
+    const close = async () => {
+      await opened.close();
+      await telemetry.tracing.shutdown();
+    };
+    return { ...opened, store, health, telemetry, close };
   },
   async createApp(opened, config) {
-    const app = await createMasterDataApp(opened.store, { ...config, health: opened.health });
+    const app = await createMasterDataApp(opened.store, { ...config, ...opened.telemetry, health: opened.health });
     opened.health.subscribe((status, failing) =>
       app.log[status === ServingStatus.SERVING ? "info" : "warn"]({ failing }, `health: ${ServingStatus[status]}`),
     );

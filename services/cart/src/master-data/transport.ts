@@ -52,6 +52,8 @@ export interface ConnectionOptions {
 
 export interface MasterDataTransportOptions extends ResilienceOptions {
   connection?: ConnectionOptions;
+  /** Innermost, around each attempt on the wire (after retry and deadline): metrics, tracing. */
+  interceptors?: Interceptor[];
   /** With a fallback configured: when to try the primary again, and who hears of a switch. */
   failover?: Pick<FailoverOptions, "retryPrimaryAfterMs" | "onSwitch" | "now">;
 }
@@ -136,11 +138,14 @@ export function createMasterDataTransport(
   config: MasterDataTransportConfig,
   options: MasterDataTransportOptions = {},
 ): MasterDataTransport {
-  const { connection, failover: failoverOptions, ...resilienceOptions } = options;
+  const { connection, failover: failoverOptions, interceptors = [], ...resilienceOptions } = options;
   const primaryTimeoutHeader = timeoutHeaderOf(config.protocol);
   const resilience = createResilience(primaryTimeoutHeader, resilienceOptions);
   if (config.fallback === undefined) {
-    const wire = createWireTransport(config, { connection, interceptors: resilience.interceptors });
+    const wire = createWireTransport(config, {
+      connection,
+      interceptors: [...resilience.interceptors, ...interceptors],
+    });
     return { ...wire, stats: resilience.stats };
   }
   // The fallback is a bare wire under the same resilience chain: one retry budget, one breaker, and a
@@ -154,7 +159,8 @@ export function createMasterDataTransport(
   const { fallback: _, ...primaryConfig } = config;
   const primary = createWireTransport(primaryConfig, {
     connection,
-    interceptors: [...resilience.interceptors, failover.interceptor],
+    // Ours before the failover: an attempt is observed whichever route answers it.
+    interceptors: [...resilience.interceptors, ...interceptors, failover.interceptor],
   });
   return {
     transport: primary.transport,
