@@ -6,6 +6,7 @@ export default defineConfig({
       "services/*/src/**/*.test.ts",
       "services/*/test/**/*.test.ts",
       "bench/src/**/*.test.ts",
+      "interop/test/**/*.test.ts",
       "web/*/test/**/*.test.ts",
       "scripts/**/*.test.ts",
     ],

@@ -83,6 +83,12 @@ if ! apt_packages /usr/bin/chromium chromium fonts-ipafont-gothic; then
   say "Chromium could not be installed: the POS terminal's browser tests will fail"
 fi
 
+say "interop tools: grpc-go interop client/server, connect-peer (interop/go/go.mod), gen/interop"
+interop_status=0
+bash scripts/interop-tools.sh || interop_status=$?
+if [ "$interop_status" = 3 ]; then exit 1; fi
+if [ "$interop_status" != 0 ]; then say "the interop tools could not be built: the interop suites will fail"; fi
+
 say "tests: vitest"
 status=0
 pnpm exec vitest run --coverage "$@" || status=$?

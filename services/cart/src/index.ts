@@ -16,6 +16,7 @@ export {
   clientKinds,
   createMasterDataTransport,
   createWireTransport,
+  everyTransportConfig,
   formats,
   type HttpVersion,
   httpVersions,
@@ -24,6 +25,7 @@ export {
   type MasterDataTransportConfig,
   type MasterDataTransportOptions,
   protocols,
+  transportDimensions,
   type WireFormat,
 } from "./master-data/transport.js";
 export type { CartKey, CartStore } from "./store/cart-store.js";

@@ -1,5 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { checkTransportConfig, createMasterDataTransport, type MasterDataTransportConfig } from "./transport.js";
+import {
+  checkTransportConfig,
+  createMasterDataTransport,
+  everyTransportConfig,
+  type MasterDataTransportConfig,
+} from "./transport.js";
 
 const good: MasterDataTransportConfig = {
   url: "http://127.0.0.1:8002",
@@ -56,5 +61,15 @@ describe("master-data transport config", () => {
     expect(checkTransportConfig({ ...good, url: "redis://localhost:6379" })).toEqual([
       expect.stringMatching(/must use http:\/\/ or https:\/\//),
     ]);
+  });
+
+  it("lists every config it can build, and only those (what the interop suites iterate)", () => {
+    const all = everyTransportConfig("http://127.0.0.1:8002");
+    const names = all.map((c) => `${c.protocol}/${c.httpVersion}/${c.format}/${c.client}`);
+    expect(new Set(names).size).toBe(names.length);
+    // 3 protocols × 2 HTTP versions × 2 formats × 2 clients, less gRPC over HTTP/1.1.
+    expect(names).toHaveLength(20);
+    expect(names).not.toContain("grpc/1.1/binary/fast");
+    for (const config of all) expect(checkTransportConfig(config)).toEqual([]);
   });
 });

@@ -7,6 +7,7 @@ import {
   createGrpcWebTransport,
   Http2SessionManager,
 } from "@connectrpc/connect-node";
+import { createDeadlineResetInterceptor } from "./deadline-reset.js";
 import { createFailover, type FailoverOptions, type FailoverStats } from "./failover.js";
 import { createFastTransport, timeoutHeaderOf } from "./fast-transport.js";
 import { createHttp1Sender, createHttp2Sender } from "./http-senders.js";
@@ -191,7 +192,8 @@ export function createWireTransport(
     throw new Error(`invalid master-data transport config: ${problems.join("; ")}`);
   }
   const tuning = { ...connectionDefaults, ...options.connection };
-  const interceptors = options.interceptors ?? [];
+  // Innermost, next to the wire: a server's reset at the deadline is the deadline (deadline-reset.ts).
+  const interceptors = [...(options.interceptors ?? []), createDeadlineResetInterceptor()];
   const baseUrl = config.url.replace(/\/+$/, "");
   const useBinaryFormat = config.format === "binary";
   const client = config.client ?? "fast";
@@ -268,4 +270,26 @@ function createConnectNodeTransport(
 
 function includes<T extends string>(values: readonly T[], value: string): value is T {
   return (values as readonly string[]).includes(value);
+}
+
+/**
+ * Every dimension of a transport config with its values. everyTransportConfig walks all of them,
+ * so a dimension or value added here is covered by the interop suites (interop/test) at once.
+ */
+export const transportDimensions = {
+  protocol: protocols,
+  httpVersion: httpVersions,
+  format: formats,
+  client: clientKinds,
+} as const;
+
+/** Every config this module can build for `url`: the product of the dimensions, invalid ones left out. */
+export function everyTransportConfig(url: string): MasterDataTransportConfig[] {
+  let partial: Record<string, string>[] = [{}];
+  for (const [dimension, values] of Object.entries(transportDimensions)) {
+    partial = partial.flatMap((config) => values.map((value: string) => ({ ...config, [dimension]: value })));
+  }
+  return partial
+    .map((config) => ({ url, ...config }) as MasterDataTransportConfig)
+    .filter((config) => checkTransportConfig(config).length === 0);
 }
