@@ -53,28 +53,10 @@ export function createServerMetricsInterceptor(registry: Registry): Interceptor 
     buckets: durationBuckets,
     registers: [registry],
   });
-  return (next) => async (req) => {
-    const started = performance.now();
-    const base = {
-      rpc_service: req.service.typeName,
-      rpc_method: req.method.name,
-      rpc_protocol: protocolOf(req.header),
-      http_version: req.contextValues.get(httpVersionKey),
-    };
-    const done = (code: Code | "ok") =>
-      histogram.observe({ ...base, rpc_code: codeName(code) }, (performance.now() - started) / 1000);
-    try {
-      const res = await next(req);
-      if (!res.stream) {
-        done("ok");
-        return res;
-      }
-      return { ...res, message: observeStream(res.message, done) };
-    } catch (e) {
-      done(ConnectError.from(e).code);
-      throw e;
-    }
-  };
+  return timed(histogram, (req) => ({
+    rpc_protocol: protocolOf(req.header),
+    http_version: req.contextValues.get(httpVersionKey),
+  }));
 }
 
 /**
@@ -92,14 +74,20 @@ export function createClientMetricsInterceptor(
     buckets: durationBuckets,
     registers: [registry],
   });
+  const wire = { rpc_protocol: transport.protocol, http_version: transport.httpVersion };
+  return timed(histogram, () => wire);
+}
+
+type RpcRequest = Parameters<Parameters<Interceptor>[0]>[0];
+
+/** Observes one RPC (the last message of a stream, or its error) in `histogram`, labelled by code. */
+function timed(
+  histogram: Histogram<(typeof rpcLabels)[number]>,
+  wireOf: (req: RpcRequest) => { rpc_protocol: RpcProtocol; http_version: string },
+): Interceptor {
   return (next) => async (req) => {
     const started = performance.now();
-    const base = {
-      rpc_service: req.service.typeName,
-      rpc_method: req.method.name,
-      rpc_protocol: transport.protocol,
-      http_version: transport.httpVersion,
-    };
+    const base = { rpc_service: req.service.typeName, rpc_method: req.method.name, ...wireOf(req) };
     const done = (code: Code | "ok") =>
       histogram.observe({ ...base, rpc_code: codeName(code) }, (performance.now() - started) / 1000);
     try {

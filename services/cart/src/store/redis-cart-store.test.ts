@@ -96,7 +96,7 @@ if (redisUrl !== undefined) {
       expect(cartRedisKey(key, keyPrefix)).toBe(redisKey);
       const value = await raw.withTypeMapping({ [RESP_TYPES.BLOB_STRING]: Buffer }).get(redisKey);
       expect(value).not.toBeNull();
-      // int64 above 2^53 exactly, as any protobuf reader sees it.
+      // int64 above 2^53 exactly, as every protobuf reader sees it.
       expect(fromBinary(CartSchema, value as Buffer)).toEqual(cart);
       // The default TTL: ten hours.
       expect(await raw.ttl(redisKey)).toBeGreaterThan(36_000 - 10);
