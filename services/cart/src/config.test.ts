@@ -1,16 +1,9 @@
-import { ConfigError, type Env } from "@pos/common";
+import type { Env } from "@pos/common";
+import { configProblems } from "@pos/common/testing";
 import { describe, expect, it } from "vitest";
 import { readCartConfig } from "./config.js";
 
-function problemsOf(env: Env): readonly string[] {
-  try {
-    readCartConfig(env);
-  } catch (e) {
-    expect(e).toBeInstanceOf(ConfigError);
-    return (e as ConfigError).problems;
-  }
-  throw new Error("expected a ConfigError");
-}
+const problemsOf = (env: Env) => configProblems(() => readCartConfig(env));
 
 describe("cart config", () => {
   it("starts on embedded defaults: port 8003, master-data over gRPC on 8002, carts and log in memory", () => {

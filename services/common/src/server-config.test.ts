@@ -2,8 +2,9 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { ConfigError, createEnvReader, type Env } from "./env-config.js";
+import { createEnvReader, type Env } from "./env-config.js";
 import { readMongoSettings, readServerSettings } from "./server-config.js";
+import { configProblems } from "./testing/config-problems.js";
 
 function read(env: Env) {
   const r = createEnvReader(env);
@@ -12,15 +13,7 @@ function read(env: Env) {
   return settings;
 }
 
-function problemsOf(env: Env): readonly string[] {
-  try {
-    read(env);
-  } catch (e) {
-    expect(e).toBeInstanceOf(ConfigError);
-    return (e as ConfigError).problems;
-  }
-  throw new Error("expected a ConfigError");
-}
+const problemsOf = (env: Env) => configProblems(() => read(env));
 
 describe("server and MongoDB settings", () => {
   it("defaults to loopback, the service's port, info logs, 1 MiB messages, cleartext, in-memory storage", () => {

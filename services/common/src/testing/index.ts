@@ -1,4 +1,5 @@
 // "@pos/common/testing": helpers for the test suites of every package (real processes, real servers).
+export * from "./config-problems.js";
 export * from "./mongo-suite.js";
 export * from "./redis-suite.js";
 export * from "./spawn-service.js";
