@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createCartApp, openCartDependencies, readCartConfig } from "@pos/cart";
-import { createTelemetry } from "@pos/common";
+import { createTelemetry, openServerAuth } from "@pos/common";
 import { createMasterDataApp, createMemoryItemStore, readMasterDataConfig } from "@pos/master-data";
 import { Ajv } from "ajv";
 import { afterAll, describe, expect, it } from "vitest";
@@ -84,6 +84,7 @@ async function appOf(name: keyof typeof services) {
     const app = await createMasterDataApp(createMemoryItemStore(), {
       ...config,
       ...createTelemetry(name, config.telemetry),
+      auth: await openServerAuth(config.auth),
     });
     closers.push(() => app.close());
     return app;
@@ -91,7 +92,7 @@ async function appOf(name: keyof typeof services) {
   const config = readCartConfig(env);
   const telemetry = createTelemetry(name, config.telemetry);
   const deps = await openCartDependencies(config, { telemetry });
-  const app = await createCartApp(deps, { ...config, ...telemetry });
+  const app = await createCartApp(deps, { ...config, ...telemetry, auth: await openServerAuth(config.auth) });
   closers.push(async () => {
     await app.close();
     await deps.close();

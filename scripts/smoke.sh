@@ -81,6 +81,12 @@ printf '  %s\n' "$answer" >&2
 grep -q '"itemCode":"ITEM0003"' <<<"$answer" || fail "GetItemDetail did not answer ITEM0003: $answer"
 grep -q '"price":{"amount":"[1-9][0-9]*","currencyCode":"JPY"}' <<<"$answer" || fail "GetItemDetail answered no price: $answer"
 
+say "closed by default: the same call without the demo key is refused"
+anonymous=$(curl -s -H 'content-type: application/json' -d '{"tenantId":"T0001","storeCode":"S0001","itemCode":"ITEM0003"}' \
+  "http://127.0.0.1:${md_port}/pos.masterdata.v1.ItemService/GetItemDetail") || fail "the call without a credential failed to connect"
+grep -q '"code":"unauthenticated"' <<<"$anonymous" || fail "a call without a credential was not refused: $anonymous"
+grep -q "demo credentials (shown once" "$log" || [ -f .cache/demo-auth/.shown ] || fail "start.sh did not print the demo credentials"
+
 say "README: the whole sale with curl"
 sale=$(readme_block "### A whole sale with curl")
 sale_out=$(bash -c "$sale") || fail "the sale's commands failed"

@@ -19,7 +19,28 @@ if [ ! -f "$terminal_dir/dist/index.html" ] ||
   say "building the POS terminal page (vite build)"
   (cd "$terminal_dir" && pnpm exec vite build --logLevel warn)
 fi
-node --enable-source-maps services/master-data/dist/main.js &
+# Demo credentials (idempotent; .cache/demo-auth, gitignored): a terminal key for T0001/S0001/R01, an
+# admin token of T0001, cart's service key. Variables you set yourself win over these.
+demo_auth_dir="${DEMO_AUTH_DIR:-.cache/demo-auth}"
+demo_exports=$(node --import tsx services/common/src/auth/keys-cli.ts demo "$demo_auth_dir" 2>/dev/null) ||
+  { say "could not make the demo credentials: node --import tsx services/common/src/auth/keys-cli.ts demo $demo_auth_dir"; exit 1; }
+while IFS= read -r line; do
+  name=${line#export }
+  name=${name%%=*}
+  # Only what is unset: an operator's own key store, JWKS or secret is never replaced.
+  if [ -z "${!name:-}" ]; then eval "$line"; fi
+done <<<"$demo_exports"
+if [ ! -f "$demo_auth_dir/.shown" ] || [ "$demo_auth_dir/terminal.key" -nt "$demo_auth_dir/.shown" ] ||
+  [ "$demo_auth_dir/admin.token" -nt "$demo_auth_dir/.shown" ]; then
+  say "demo credentials (shown once; kept in $demo_auth_dir):"
+  say "  terminal API key (T0001/S0001/R01, for x-api-key and the POS page's Settings): $(cat "$demo_auth_dir/terminal.key")"
+  say "  admin token of T0001 (authorization: Bearer …): $(cat "$demo_auth_dir/admin.token")"
+  touch "$demo_auth_dir/.shown"
+else
+  say "demo credentials in $demo_auth_dir (terminal.key, admin.token); see README: authentication"
+fi
+# master-data trusts cart's service key; only cart signs with it.
+AUTH_SERVICE_KEY_FILE="" node --enable-source-maps services/master-data/dist/main.js &
 md_pid=$!
 cart_pid=""
 terminal_pid=""
@@ -48,7 +69,8 @@ for _ in $(seq 1 100); do
 done
 # The page is served from its own origin: cart lets it call (CORS) unless told otherwise.
 CORS_ALLOWED_ORIGINS="${CORS_ALLOWED_ORIGINS:-http://127.0.0.1:${terminal_port},http://localhost:${terminal_port}}" \
-  MASTER_DATA_URL="${MASTER_DATA_URL:-http://127.0.0.1:${md_port}}" node --enable-source-maps services/cart/dist/main.js &
+  MASTER_DATA_URL="${MASTER_DATA_URL:-http://127.0.0.1:${md_port}}" AUTH_SERVICE_JWKS_FILE="" \
+  node --enable-source-maps services/cart/dist/main.js &
 cart_pid=$!
 # Unset, the page calls cart on its own host name, port 8003; another CART_PORT must be passed on.
 if [ -n "${CART_PORT:-}" ] && [ -z "${POS_TERMINAL_CART_URL:-}" ]; then

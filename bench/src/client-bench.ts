@@ -5,6 +5,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { ClientKind } from "@pos/cart";
 import type { CartSpec, ClientResult } from "./client-spec.js";
+import { benchCredential } from "./credential.js";
 import type { FloorKind, FloorRow, FloorSpec, LinesResult, LinesSpec } from "./floor-client.js";
 import { type RunningServer, runNodeClient, startServer } from "./processes.js";
 import { cpuPerRequestUs } from "./stats.js";
@@ -104,6 +105,7 @@ async function main(): Promise<void> {
       calls: settings.calls,
       pacedCalls: settings.pacedCalls,
       pacedGapMs: [20, 60],
+      headers: benchCredential,
     };
     floor.push(...(await runChild<FloorRow[]>(entries.floorClient, floorSpec, 30 * 60_000)));
 
@@ -132,6 +134,7 @@ async function main(): Promise<void> {
             durationMs: mode === "paced" ? settings.pacedMs : settings.cartMs,
             seed: 11,
             watchPids: { cart: cart.pid, masterData: md.pid },
+            headers: benchCredential,
             statsUrl: `${cart.url}/stats/master-data`,
           };
           const result = await runNodeClient(
@@ -163,6 +166,7 @@ async function main(): Promise<void> {
         prefill,
         carts: settings.linesCarts,
         addsPerCart: settings.linesAdds,
+        headers: benchCredential,
       };
       lines.push(await runChild<LinesResult>(entries.floorClient, spec, 10 * 60_000));
       await stop(cart);

@@ -18,6 +18,8 @@ interface CommonSpec {
   seed: number;
   /** Server processes whose CPU the client reads at the exact edges of the measured window. */
   watchPids: Record<string, number>;
+  /** Sent with every call: the credential (see credential.ts). */
+  headers: Record<string, string>;
 }
 
 /** master-data (or a peer) called directly: GetItemDetail or BatchGetItemDetails(20). */

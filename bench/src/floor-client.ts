@@ -6,6 +6,7 @@ import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-no
 import { type ClientKind, createWireTransport, type MasterDataTransportConfig } from "@pos/cart";
 import { CartService } from "@pos/gen/pos/cart/v1/cart_service_pb.js";
 import { BatchGetItemDetailsRequestSchema, ItemService } from "@pos/gen/pos/masterdata/v1/item_service_pb.js";
+import { sendHeaders } from "./node-callers.js";
 import { readCpu } from "./proc-stats.js";
 import { batchGetPath, batchRequest, demo, distinctItemCodes, seededRandom } from "./requests.js";
 import { type LatencySummary, summarizeLatencies } from "./stats.js";
@@ -28,6 +29,8 @@ export interface FloorSpec {
   pacedCalls: number;
   /** Idle time before each paced call: long enough for both processes to fall asleep. */
   pacedGapMs: [number, number];
+  /** Sent with every call: the credential (see credential.ts). */
+  headers: Record<string, string>;
 }
 
 export interface LinesSpec {
@@ -39,6 +42,8 @@ export interface LinesSpec {
   prefill: number;
   carts: number;
   addsPerCart: number;
+  /** Sent with every call: the credential (see credential.ts). */
+  headers: Record<string, string>;
 }
 
 export interface FloorRow {
@@ -71,7 +76,7 @@ export function floorKindLabel(k: FloorKind): string {
   return `${k.client}: ${k.wire.protocol} ${k.wire.format}, HTTP/${k.wire.httpVersion}`;
 }
 
-function bareCaller(baseUrl: string, h2: boolean): Caller {
+function bareCaller(baseUrl: string, h2: boolean, credential: Record<string, string>): Caller {
   const encode = (codes: string[]) =>
     toBinary(BatchGetItemDetailsRequestSchema, create(BatchGetItemDetailsRequestSchema, batchRequest(codes)));
   const collect = (res: NodeJS.ReadableStream, resolve: () => void, reject: (e: Error) => void) => {
@@ -85,7 +90,12 @@ function bareCaller(baseUrl: string, h2: boolean): Caller {
     return {
       call: (codes) =>
         new Promise((resolve, reject) => {
-          const s = session.request({ ":method": "POST", ":path": batchGetPath, "content-type": "application/proto" });
+          const s = session.request({
+            ...credential,
+            ":method": "POST",
+            ":path": batchGetPath,
+            "content-type": "application/proto",
+          });
           s.on("response", (h) => {
             if (h[":status"] !== 200) reject(new Error(`HTTP ${h[":status"]}`));
           });
@@ -102,7 +112,11 @@ function bareCaller(baseUrl: string, h2: boolean): Caller {
         const body = encode(codes);
         const req = http.request(
           `${baseUrl}${batchGetPath}`,
-          { method: "POST", agent, headers: { "content-type": "application/proto", "content-length": body.length } },
+          {
+            method: "POST",
+            agent,
+            headers: { ...credential, "content-type": "application/proto", "content-length": body.length },
+          },
           (res) => {
             if (res.statusCode !== 200) reject(new Error(`HTTP ${res.statusCode}`));
             collect(res, resolve, reject);
@@ -115,8 +129,15 @@ function bareCaller(baseUrl: string, h2: boolean): Caller {
   };
 }
 
-function transportCaller(baseUrl: string, kind: Exclude<FloorKind, string>): Caller {
-  const t = createWireTransport({ url: baseUrl, ...kind.wire, client: kind.client });
+function transportCaller(
+  baseUrl: string,
+  kind: Exclude<FloorKind, string>,
+  credential: Record<string, string>,
+): Caller {
+  const t = createWireTransport(
+    { url: baseUrl, ...kind.wire, client: kind.client },
+    { interceptors: [sendHeaders(credential)] },
+  );
   const client = createClient(ItemService, t.transport);
   return {
     async call(codes) {
@@ -139,10 +160,10 @@ async function runFloor(spec: FloorSpec): Promise<FloorRow[]> {
   for (const kind of spec.kinds) {
     const caller =
       kind === "bare-h1"
-        ? bareCaller(spec.baseUrl, false)
+        ? bareCaller(spec.baseUrl, false, spec.headers)
         : kind === "bare-h2"
-          ? bareCaller(spec.baseUrl, true)
-          : transportCaller(spec.baseUrl, kind);
+          ? bareCaller(spec.baseUrl, true, spec.headers)
+          : transportCaller(spec.baseUrl, kind, spec.headers);
     for (let i = 0; i < 200; i++) await caller.call(distinctItemCodes(random, 1));
     for (const mode of ["back-to-back", "paced"] as const) {
       const n = mode === "paced" ? spec.pacedCalls : spec.calls;
@@ -187,7 +208,10 @@ async function runFloor(spec: FloorSpec): Promise<FloorRow[]> {
 
 async function runLines(spec: LinesSpec): Promise<LinesResult> {
   const sessionManager = new Http2SessionManager(spec.baseUrl);
-  const client = createClient(CartService, createGrpcTransport({ baseUrl: spec.baseUrl, sessionManager }));
+  const client = createClient(
+    CartService,
+    createGrpcTransport({ baseUrl: spec.baseUrl, sessionManager, interceptors: [sendHeaders(spec.headers)] }),
+  );
   const random = seededRandom(9);
   const scope = { tenantId: demo.tenantId, storeCode: demo.storeCode };
   // Prefill (not measured): carts of `prefill` lines, at most 100 per AddLineItems.

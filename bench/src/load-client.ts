@@ -6,7 +6,7 @@ import { CartService } from "@pos/gen/pos/cart/v1/cart_service_pb.js";
 import { MoneySchema } from "@pos/gen/pos/common/v1/money_pb.js";
 import type { CartSpec, ClientEvent, ClientResult, ClientSpec, DirectSpec, MasterDataSeen } from "./client-spec.js";
 import { createRecorder, type Recorder, runWorkers, sleep, timed } from "./load-loop.js";
-import { createItemCaller, type ItemCaller } from "./node-callers.js";
+import { createItemCaller, type ItemCaller, sendHeaders } from "./node-callers.js";
 import { type CpuTimes, cpuDeltaMs, readCpu } from "./proc-stats.js";
 import { batchRequest, demo, distinctItemCodes, getItemRequest, randomItemCode, seededRandom } from "./requests.js";
 
@@ -56,7 +56,7 @@ async function measure(spec: ClientSpec, window: Window, edges?: { before(): Pro
 }
 
 async function runDirect(spec: DirectSpec): Promise<ClientResult> {
-  const caller: ItemCaller = createItemCaller(spec.client, spec.baseUrl, spec.concurrency);
+  const caller: ItemCaller = createItemCaller(spec.client, spec.baseUrl, spec.concurrency, spec.headers);
   const window: Window = (rec, durationMs) =>
     runWorkers(spec.concurrency, durationMs, async (w, running) => {
       const random = seededRandom(spec.seed * 1000 + w + Math.floor(durationMs));
@@ -133,7 +133,7 @@ async function runCart(spec: CartSpec): Promise<ClientResult> {
   const sessionManager = new Http2SessionManager(spec.baseUrl);
   const client: Client<typeof CartService> = createClient(
     CartService,
-    createGrpcTransport({ baseUrl: spec.baseUrl, sessionManager }),
+    createGrpcTransport({ baseUrl: spec.baseUrl, sessionManager, interceptors: [sendHeaders(spec.headers)] }),
   );
   let sales = 0;
   let counting = false;

@@ -1,6 +1,6 @@
 import http from "node:http";
 import { fromBinary, toBinary } from "@bufbuild/protobuf";
-import { createClient, type Transport } from "@connectrpc/connect";
+import { createClient, type Interceptor, type Transport } from "@connectrpc/connect";
 import {
   createConnectTransport,
   createGrpcTransport,
@@ -29,13 +29,19 @@ export interface ItemCaller {
  * socket per concurrent call over HTTP/1.1, ONE session over HTTP/2, as cart does), or a plain
  * @grpc/grpc-js channel.
  */
-export function createItemCaller(kind: NodeClientKind, baseUrl: string, concurrency: number): ItemCaller {
-  if (kind === "grpc-js") return grpcJsCaller(baseUrl);
+export function createItemCaller(
+  kind: NodeClientKind,
+  baseUrl: string,
+  concurrency: number,
+  headers: Record<string, string>,
+): ItemCaller {
+  if (kind === "grpc-js") return grpcJsCaller(baseUrl, headers);
+  const interceptors = [sendHeaders(headers)];
   let transport: Transport;
   let close: () => void;
   if (kind === "connect-proto-h2" || kind === "grpc") {
     const sessionManager = new Http2SessionManager(baseUrl);
-    const options = { baseUrl, httpVersion: "2" as const, useBinaryFormat: true, sessionManager };
+    const options = { baseUrl, httpVersion: "2" as const, useBinaryFormat: true, sessionManager, interceptors };
     transport = kind === "grpc" ? createGrpcTransport(options) : createConnectTransport(options);
     close = () => sessionManager.abort();
   } else {
@@ -45,6 +51,7 @@ export function createItemCaller(kind: NodeClientKind, baseUrl: string, concurre
       httpVersion: "1.1" as const,
       useBinaryFormat: kind !== "connect-json-h1",
       nodeOptions: { agent },
+      interceptors,
     };
     transport = kind === "grpc-web-h1" ? createGrpcWebTransport(options) : createConnectTransport(options);
     close = () => agent.destroy();
@@ -57,13 +64,23 @@ export function createItemCaller(kind: NodeClientKind, baseUrl: string, concurre
   };
 }
 
-function grpcJsCaller(baseUrl: string): ItemCaller {
+/** Sets these headers on every call (the bench's credential). */
+export function sendHeaders(headers: Record<string, string>): Interceptor {
+  return (next) => (req) => {
+    for (const [name, value] of Object.entries(headers)) req.header.set(name, value);
+    return next(req);
+  };
+}
+
+function grpcJsCaller(baseUrl: string, headers: Record<string, string>): ItemCaller {
   const client = new grpc.Client(new URL(baseUrl).host, grpc.credentials.createInsecure());
+  const metadata = new grpc.Metadata();
+  for (const [name, value] of Object.entries(headers)) metadata.set(name, value);
   const get = ItemService.method.getItemDetail;
   const batch = ItemService.method.batchGetItemDetails;
   const call = <Req, Res>(path: string, ser: (m: Req) => Buffer, de: (b: Buffer) => Res, req: Req) =>
     new Promise<Res>((resolve, reject) => {
-      client.makeUnaryRequest(path, ser, de, req, (err, res) => {
+      client.makeUnaryRequest(path, ser, de, req, metadata, (err, res) => {
         if (err !== null) reject(err);
         else if (res === undefined) reject(new Error("grpc-js answered no message"));
         else resolve(res);

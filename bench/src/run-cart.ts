@@ -2,6 +2,7 @@ import { type CaseBase, emptyResult, fromClient, mb } from "./case-result.js";
 import { type CartCase, transportLabels } from "./cases.js";
 import type { Options } from "./cli.js";
 import type { CartSpec } from "./client-spec.js";
+import { benchCredential } from "./credential.js";
 import { entries } from "./paths.js";
 import { sampleRss } from "./proc-stats.js";
 import { type RunningServer, runNodeClient } from "./processes.js";
@@ -44,6 +45,7 @@ export async function runCartCase(
     durationMs: c.paced ? o.pacedDurationMs : o.cartDurationMs,
     seed: 11,
     watchPids: { cart: cart.pid, masterData: masterData.pid },
+    headers: benchCredential,
     statsUrl: `${cart.url}/stats/master-data`,
   };
   let clientPid = 0;

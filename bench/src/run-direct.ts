@@ -4,6 +4,7 @@ import { type CaseBase, emptyResult, fromClient, mb } from "./case-result.js";
 import { type DirectCase, type ExternalTool, loadgenLabel, rpcLabels, serverLabels, transportLabels } from "./cases.js";
 import type { Options } from "./cli.js";
 import type { DirectSpec } from "./client-spec.js";
+import { benchCredential } from "./credential.js";
 import { probeGrpc } from "./grpc-probe.js";
 import { cacheDir, entries } from "./paths.js";
 import { cpuDeltaMs, readCpu, readMemory, sampleRss } from "./proc-stats.js";
@@ -63,6 +64,7 @@ async function runWithNodeClient(
     durationMs: o.durationMs,
     seed: 7,
     watchPids: { server: server.pid },
+    headers: benchCredential,
   };
   let clientPid = 0;
   const rss = sampleRss(() => (clientPid === 0 ? [server.pid] : [server.pid, clientPid]));
@@ -117,7 +119,7 @@ async function runWithTool(
         return h2loadArgs(
           url,
           inputs.h2loadBodies[loadgen.encoding] ?? "",
-          headersFor(loadgen.encoding),
+          { ...headersFor(loadgen.encoding), ...benchCredential },
           c.concurrency,
           seconds,
           out,
@@ -131,6 +133,7 @@ async function runWithTool(
           c.concurrency,
           ghzCount === undefined ? { durationS: seconds } : { count: ghzCount },
           out,
+          benchCredential,
         );
     }
   };
@@ -145,7 +148,7 @@ async function runWithTool(
     let grpcAnswerBytes: number | undefined;
     if (loadgen.kind === "h2load" && loadgen.encoding === "grpc") {
       const body = await readFile(inputs.h2loadBodies.grpc ?? "");
-      const probe = await probeGrpc(url, body, headersFor("grpc"));
+      const probe = await probeGrpc(url, body, { ...headersFor("grpc"), ...benchCredential });
       if (probe.status !== "0")
         throw new Error(`gRPC probe answered grpc-status ${probe.status ?? "(none)"}: ${probe.message ?? ""}`);
       grpcAnswerBytes = probe.dataBytes;

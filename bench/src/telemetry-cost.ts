@@ -7,6 +7,7 @@ import type { AddressInfo } from "node:net";
 import { parseArgs } from "node:util";
 import { create } from "@bufbuild/protobuf";
 import { GetItemDetailRequestSchema } from "@pos/gen/pos/masterdata/v1/item_service_pb.js";
+import { benchCredential } from "./credential.js";
 import { createRecorder, runWorkers, timed } from "./load-loop.js";
 import { createItemCaller } from "./node-callers.js";
 import { entries } from "./paths.js";
@@ -61,7 +62,7 @@ const request = create(GetItemDetailRequestSchema, { tenantId: "T0001", storeCod
 try {
   for (let round = 0; round < rounds + 1; round++) {
     for (const [i, server] of servers.entries()) {
-      const caller = createItemCaller("grpc", server.url, concurrency);
+      const caller = createItemCaller("grpc", server.url, concurrency, benchCredential);
       const rec = createRecorder();
       const before = readCpu(server.pid);
       // Round 0 warms every server up (JIT, connections) and is not counted.

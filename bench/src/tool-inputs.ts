@@ -9,6 +9,7 @@ import {
   GetItemDetailRequestSchema,
 } from "@pos/gen/pos/masterdata/v1/item_service_pb.js";
 import type { ExternalTool } from "./cases.js";
+import { benchCredential } from "./credential.js";
 import { descriptorSet } from "./descriptor-set.js";
 import { cacheDir } from "./paths.js";
 import {
@@ -85,7 +86,7 @@ export async function prepareToolInputs(): Promise<ToolInputs> {
       file,
       wrkScript(
         getItemPath,
-        headersFor(encoding),
+        { ...headersFor(encoding), ...benchCredential },
         requests.map((r) => encodeGetItemBody(r, encoding)),
         mustContain,
       ),

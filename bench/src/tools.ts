@@ -176,8 +176,10 @@ export function ghzArgs(
   concurrency: number,
   limit: { durationS: number } | { count: number },
   outFile: string,
+  metadata: Record<string, string> = {},
 ): string[] {
   return [
+    ...(Object.keys(metadata).length === 0 ? [] : ["--metadata", JSON.stringify(metadata)]),
     "--insecure",
     "--protoset",
     protoset,

@@ -1,6 +1,6 @@
 import type { AddressInfo } from "node:net";
 import { pathToFileURL } from "node:url";
-import { createConnectApp } from "@pos/common";
+import { createAuthenticator, createConnectApp, openServices } from "@pos/common";
 import { TestService } from "@pos/gen/interop/grpc/testing/test_pb.js";
 import type { FastifyInstance } from "fastify";
 import { createTestService } from "./test-service.js";
@@ -31,6 +31,8 @@ export async function startTestServer(
     // As the services run (true), or every call through connect-fastify (false): the suites run both.
     unaryFastPath: options.unaryFastPath ?? true,
     tls: undefined,
+    // grpc.testing.TestService is test-only and opened explicitly: the suites test protocols, not credentials.
+    auth: { authenticator: createAuthenticator({}), policy: new Map(openServices(TestService)) },
   });
   const host = options.host ?? "127.0.0.1";
   await app.listen({ host, port: options.port ?? 0 });

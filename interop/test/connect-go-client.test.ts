@@ -1,6 +1,7 @@
 import { execFile, execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { promisify } from "node:util";
+import { testAuth } from "@pos/common/testing";
 import { type RunningMasterData, startMasterData } from "@pos/master-data/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type RunningTestServer, startTestServer } from "../src/test-server.js";
@@ -64,7 +65,16 @@ describe.each(paths)(
       // One process runs every case (a fresh connection each): build once, start once.
       const { stdout } = await run(
         peer,
-        ["client", "-test-service", testServer.baseUrl, "-master-data", masterData.baseUrl],
+        [
+          "client",
+          "-test-service",
+          testServer.baseUrl,
+          "-master-data",
+          masterData.baseUrl,
+          // master-data's RPCs need a credential: this file's admin token of T0001.
+          "-master-data-authorization",
+          testAuth.adminBearer,
+        ],
         {
           maxBuffer: 16 * 1024 * 1024,
           timeout: 120_000,

@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
+import { ownsCart, principalKey } from "@pos/common";
 import type { Cart } from "@pos/gen/pos/cart/v1/cart_pb.js";
 import {
   AddLineItemDiscountResponseSchema,
@@ -45,23 +46,28 @@ export function createCartService(deps: CartServiceDeps): ServiceImpl<typeof Car
 
   const callOf = (ctx: HandlerContext) => ({ signal: ctx.signal, timeoutMs: ctx.timeoutMs() });
 
-  async function load(key: CartKey): Promise<Cart> {
+  // Another terminal's cart answers exactly as a missing one (auth's ownsCart says why).
+  async function load(key: CartKey, ctx: HandlerContext): Promise<Cart> {
     const cart = await carts.get(key);
-    if (cart === undefined) throw cartNotFound(key);
+    if (cart === undefined || !ownsCart(ctx.values.get(principalKey), cart)) throw cartNotFound(key);
     return cart;
   }
 
   /** Fails fast on a missing cart or a refused state before any master-data call. */
-  async function loadFor(key: CartKey, op: SaleOp): Promise<Cart> {
-    const cart = await load(key);
+  async function loadFor(key: CartKey, op: SaleOp, ctx: HandlerContext): Promise<Cart> {
+    const cart = await load(key, ctx);
     transition(cart, op);
     return cart;
   }
 
-  async function change(key: CartKey, apply: (current: Cart) => Cart | undefined): Promise<Cart> {
+  async function change(key: CartKey, ctx: HandlerContext, apply: (current: Cart) => Cart | undefined): Promise<Cart> {
+    const principal = ctx.values.get(principalKey);
     let updated: Cart | undefined;
     try {
-      updated = await carts.update(key, apply);
+      updated = await carts.update(key, (current) => {
+        if (!ownsCart(principal, current)) throw cartNotFound(key);
+        return apply(current);
+      });
     } catch (e) {
       if (e instanceof CartConflictError) throw new ConnectError(`${e.message}; try again`, Code.Aborted);
       throw e;
@@ -82,8 +88,8 @@ export function createCartService(deps: CartServiceDeps): ServiceImpl<typeof Car
     apply: (current: Cart, taxes: readonly Tax[], at: Date) => Cart,
   ): Promise<Cart> {
     const key = checkCartRef(ref);
-    const taxes = await taxesFor(await loadFor(key, op), ctx);
-    return change(key, (current) => apply(current, taxes, now()));
+    const taxes = await taxesFor(await loadFor(key, op, ctx), ctx);
+    return change(key, ctx, (current) => apply(current, taxes, now()));
   }
 
   return {
@@ -96,8 +102,8 @@ export function createCartService(deps: CartServiceDeps): ServiceImpl<typeof Car
       return create(CreateCartResponseSchema, { cart });
     },
 
-    async getCart(req) {
-      return create(GetCartResponseSchema, { cart: await load(checkCartRef(req.cart)) });
+    async getCart(req, ctx) {
+      return create(GetCartResponseSchema, { cart: await load(checkCartRef(req.cart), ctx) });
     },
 
     async addLineItems(req, ctx) {
@@ -106,7 +112,7 @@ export function createCartService(deps: CartServiceDeps): ServiceImpl<typeof Car
       req.items.forEach((entry, i) => {
         if (entry.itemCode === "") throw new ConnectError(`items[${i}].item_code: is required`, Code.InvalidArgument);
       });
-      const cart = await loadFor(key, "addLines");
+      const cart = await loadFor(key, "addLines", ctx);
       const scope = { tenantId: key.tenantId, storeCode: key.storeCode, terminalId: cart.terminalId };
       const [found, taxes] = await Promise.all([
         items.getItems(
@@ -127,7 +133,7 @@ export function createCartService(deps: CartServiceDeps): ServiceImpl<typeof Car
         const item = found.items.get(e.itemCode);
         return item === undefined ? [] : [{ item, quantity: e.quantity, unitPriceOverride: e.unitPriceOverride }];
       });
-      const updated = await change(key, (current) => sale.addLines(current, lines, taxes, now()));
+      const updated = await change(key, ctx, (current) => sale.addLines(current, lines, taxes, now()));
       return create(AddLineItemsResponseSchema, { cart: updated });
     },
 
@@ -160,22 +166,22 @@ export function createCartService(deps: CartServiceDeps): ServiceImpl<typeof Car
       return create(SubtotalResponseSchema, { cart });
     },
 
-    async addPayments(req) {
+    async addPayments(req, ctx) {
       const key = checkCartRef(req.cart);
       sale.checkPaymentInputs(req.payments);
-      const updated = await change(key, (c) => sale.addPayments(c, req.payments, now()));
+      const updated = await change(key, ctx, (c) => sale.addPayments(c, req.payments, now()));
       return create(AddPaymentsResponseSchema, { cart: updated });
     },
 
-    async bill(req) {
+    async bill(req, ctx) {
       const key = checkCartRef(req.cart);
-      const cart = await closeOnce(key, "sale", (c) => sale.bill(c, now()));
+      const cart = await closeOnce(key, ctx, "sale", (c) => sale.bill(c, now()));
       return create(BillResponseSchema, { cart });
     },
 
-    async cancelCart(req) {
+    async cancelCart(req, ctx) {
       const key = checkCartRef(req.cart);
-      const cart = await closeOnce(key, "cancel", (c) => sale.cancel(c, now()));
+      const cart = await closeOnce(key, ctx, "cancel", (c) => sale.cancel(c, now()));
       return create(CancelCartResponseSchema, { cart });
     },
   };
@@ -188,12 +194,17 @@ export function createCartService(deps: CartServiceDeps): ServiceImpl<typeof Car
    * log write is idempotent per cart, so a retry after a failed write completes
    * it, and never twice.
    */
-  async function closeOnce(key: CartKey, kind: "sale" | "cancel", close: (c: Cart) => sale.Outcome): Promise<Cart> {
-    const current = await load(key);
+  async function closeOnce(
+    key: CartKey,
+    ctx: HandlerContext,
+    kind: "sale" | "cancel",
+    close: (c: Cart) => sale.Outcome,
+  ): Promise<Cart> {
+    const current = await load(key, ctx);
     let { cart: closed, already } = close(current);
     if (!already) {
       const number = await assignNumber({ ...key, terminalId: current.terminalId });
-      closed = await change(key, (latest) => {
+      closed = await change(key, ctx, (latest) => {
         const outcome = close(latest);
         if (outcome.already) return undefined;
         outcome.cart.transactionNo = String(number);

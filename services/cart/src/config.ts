@@ -22,6 +22,8 @@ export interface CartConfig extends ServerSettings {
   redisUrl: string | undefined;
   redisTimeoutMs: number;
   cartTtlSeconds: number;
+  /** cart's own credential at master-data (AUTH_SERVICE_KEY_FILE); none = calls without one. */
+  masterDataCredential: { keyFile: string; audience: string } | undefined;
   /** Transaction log; unset: embedded in-memory. */
   mongodbUri: string | undefined;
   mongodbTimeoutMs: number;
@@ -29,9 +31,15 @@ export interface CartConfig extends ServerSettings {
 
 export function readCartConfig(env: Env): CartConfig {
   const r = createEnvReader(env);
+  const server = readServerSettings(r, "CART_PORT", 8003);
+  const serviceKeyFile = server.auth.serviceKeyFile;
   const config: CartConfig = {
-    ...readServerSettings(r, "CART_PORT", 8003),
+    ...server,
     ...readMongoSettings(r),
+    masterDataCredential:
+      serviceKeyFile === undefined
+        ? undefined
+        : { keyFile: serviceKeyFile, audience: r.string("AUTH_JWT_AUDIENCE", "pos-connect") },
     masterData: {
       url: r.url("MASTER_DATA_URL", "http://127.0.0.1:8002", ["http:", "https:"]).toString().replace(/\/$/, ""),
       protocol: r.oneOf("MASTER_DATA_PROTOCOL", "grpc", ["connect", "grpc", "grpc-web"]),

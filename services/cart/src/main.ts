@@ -1,4 +1,4 @@
-import { createHealth, createTelemetry, runService, ServingStatus } from "@pos/common";
+import { createHealth, createTelemetry, openServerAuth, runService, ServingStatus } from "@pos/common";
 import type { FastifyBaseLogger } from "fastify";
 import { createCartApp } from "./app.js";
 import { readCartConfig } from "./config.js";
@@ -25,6 +25,10 @@ await runService({
           ? log?.warn({ to, reason }, "master-data calls switched to the fallback transport")
           : log?.info({ to }, "master-data calls back on the primary transport"),
     });
+    const auth = await openServerAuth(config.auth, { mongoTimeoutMs: config.mongodbTimeoutMs }).catch(async (e) => {
+      await deps.close();
+      throw e;
+    });
     // Ready while both stores answer; master-data is not one of them (see README: health).
     const health = createHealth({
       probes: [
@@ -33,13 +37,21 @@ await runService({
       ],
     });
     const close = async () => {
+      await auth.close();
       await deps.close();
       await telemetry.tracing.shutdown();
     };
-    return { ...deps, health, telemetry, close };
+    return { ...deps, health, telemetry, auth, close };
   },
   async createApp(deps, config) {
-    const app = await createCartApp(deps, { ...config, ...deps.telemetry, health: deps.health });
+    const app = await createCartApp(deps, { ...config, ...deps.telemetry, health: deps.health, auth: deps.auth });
+    app.log.info(
+      {
+        ...deps.auth.describe,
+        masterData: config.masterDataCredential === undefined ? "no credential" : "service token",
+      },
+      "credentials accepted (API keys, bearer tokens, service tokens)",
+    );
     log = app.log;
     deps.health.subscribe((status, failing) =>
       app.log[status === ServingStatus.SERVING ? "info" : "warn"]({ failing }, `health: ${ServingStatus[status]}`),

@@ -1,4 +1,10 @@
-import { createClientMetricsInterceptor, noTelemetry, type ServerSettings, type Telemetry } from "@pos/common";
+import {
+  createClientMetricsInterceptor,
+  createServiceCredentialInterceptor,
+  noTelemetry,
+  type ServerSettings,
+  type Telemetry,
+} from "@pos/common";
 import type { CartConfig } from "./config.js";
 import { createItemClient, type ItemClient } from "./master-data/item-client.js";
 import { registerItemClientMetrics } from "./master-data/item-client-metrics.js";
@@ -43,7 +49,12 @@ export async function openCartDependencies(
   const { metrics, tracing } = options.telemetry ?? noTelemetry;
   // Each attempt on the wire: a client span (traceparent sent along) and the client histogram.
   const seenAs = { protocol: md.protocol, httpVersion: md.httpVersion };
+  const credential =
+    config.masterDataCredential === undefined
+      ? undefined
+      : await createServiceCredentialInterceptor({ ...config.masterDataCredential, subject: "cart" });
   const transport = createMasterDataTransport(md, {
+    credential,
     interceptors: [
       ...tracing.clientInterceptors(seenAs),
       ...(metrics === undefined ? [] : [createClientMetricsInterceptor(metrics, seenAs)]),

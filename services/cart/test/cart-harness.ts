@@ -1,7 +1,7 @@
 import type { AddressInfo } from "node:net";
 import { type Client, createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
-import { redisUrlOfTests, type ServiceProcess, spawnService } from "@pos/common/testing";
+import { redisUrlOfTests, type ServiceProcess, spawnService, testAudience, testAuth } from "@pos/common/testing";
 import { CartService } from "@pos/gen/pos/cart/v1/cart_service_pb.js";
 import { masterDataMain } from "@pos/master-data/testing";
 import type { FastifyInstance } from "fastify";
@@ -52,12 +52,15 @@ export async function startCart(
     cartTtlSeconds: 36_000,
     mongodbUri: "mongodbUri" in overrides ? mongodbUri : process.env.MONGODB_URI,
     mongodbTimeoutMs: 2000,
+    // cart's service token, which master-data (in-process or spawned) trusts through testAuth.
+    masterDataCredential: { keyFile: testAuth.serviceKeyFile, audience: testAudience },
   });
   const app = await createCartApp(deps, {
     logLevel: "silent",
     logRequests: false,
     readMaxBytes: 1 << 20,
     tls: undefined,
+    auth: await testAuth.open(),
   });
   await app.listen({ host: "127.0.0.1", port: 0 });
   const baseUrl = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
@@ -65,7 +68,7 @@ export async function startCart(
     app,
     deps,
     baseUrl,
-    client: createClient(CartService, createGrpcTransport({ baseUrl })),
+    client: createClient(CartService, createGrpcTransport({ baseUrl, interceptors: [testAuth.clientInterceptor] })),
     async close() {
       await app.close();
       await deps.close();

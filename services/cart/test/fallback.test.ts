@@ -2,7 +2,7 @@ import net, { type AddressInfo } from "node:net";
 import { fileURLToPath } from "node:url";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import type { ConfigError } from "@pos/common";
-import { spawnService } from "@pos/common/testing";
+import { spawnService, testAuth } from "@pos/common/testing";
 import { ItemService } from "@pos/gen/pos/masterdata/v1/item_service_pb.js";
 import { type RunningMasterData, startMasterData } from "@pos/master-data/testing";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -81,7 +81,10 @@ describe("fallback transport: gRPC over HTTP/2 first, Connect over HTTP/1.1 seco
         format: "binary",
         fallback: { url: front.url, protocol: "connect", httpVersion: "1.1", format: "binary" },
       },
-      { failover: { retryPrimaryAfterMs: 5_000, now: () => clock, onSwitch: (s) => switches.push(s) } },
+      {
+        credential: testAuth.serviceInterceptor,
+        failover: { retryPrimaryAfterMs: 5_000, now: () => clock, onSwitch: (s) => switches.push(s) },
+      },
     );
     const client = createClient(ItemService, transport.transport);
     const get = (itemCode: string) => client.getItemDetail({ tenantId: "T0001", storeCode: "S0001", itemCode });
@@ -140,7 +143,7 @@ describe("fallback transport: gRPC over HTTP/2 first, Connect over HTTP/1.1 seco
         format: "binary",
         fallback: { url: md.baseUrl, protocol: "connect", httpVersion: "1.1", format: "json" },
       },
-      { failover: { onSwitch: (s) => switches.push(s.to) } },
+      { credential: testAuth.serviceInterceptor, failover: { onSwitch: (s) => switches.push(s.to) } },
     );
     const client = createClient(ItemService, transport.transport);
     const err = await client
@@ -166,7 +169,7 @@ describe("fallback transport: gRPC over HTTP/2 first, Connect over HTTP/1.1 seco
       expect(cart.output()).toContain("falling back to connect over HTTP/1.1");
       const res = await fetch(`${base}/pos.cart.v1.CartService/CreateCart`, {
         method: "POST",
-        headers: { "content-type": "application/json" },
+        headers: { "content-type": "application/json", "x-api-key": testAuth.terminalKey },
         body: JSON.stringify({ tenantId: "T0001", storeCode: "S0001", terminalId: "R01", staffId: "S1" }),
       });
       expect(res.status).toBe(200);

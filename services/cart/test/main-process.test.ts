@@ -2,11 +2,14 @@ import { fileURLToPath } from "node:url";
 import { createClient } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
 import { ServingStatus } from "@pos/common";
-import { type ServiceProcess, spawnService } from "@pos/common/testing";
+import { type ServiceProcess, spawnService, testAuth } from "@pos/common/testing";
 import { Health } from "@pos/gen/health/v1/health_pb.js";
 import { CartService } from "@pos/gen/pos/cart/v1/cart_service_pb.js";
 import { afterEach, describe, expect, it } from "vitest";
 import { startMasterDataProcess } from "./cart-harness.js";
+
+// Every call as an admin of the tenant it names (this file's test credentials, which the spawned services trust).
+const interceptors = [testAuth.clientInterceptor];
 
 // The real cart entry point: the transport switch, its one log line, config errors.
 const main = fileURLToPath(new URL("../src/main.ts", import.meta.url));
@@ -35,7 +38,7 @@ describe("cart process (src/main.ts)", () => {
     const port = await p.port();
     const client = createClient(
       CartService,
-      createConnectTransport({ baseUrl: `http://127.0.0.1:${port}`, httpVersion: "1.1" }),
+      createConnectTransport({ baseUrl: `http://127.0.0.1:${port}`, httpVersion: "1.1", interceptors }),
     );
     const { cart } = await client.createCart({
       tenantId: "T0001",

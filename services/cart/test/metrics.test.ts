@@ -2,12 +2,15 @@ import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { createClient } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
-import { type ServiceProcess, spawnService } from "@pos/common/testing";
+import { type ServiceProcess, spawnService, testAuth } from "@pos/common/testing";
 import { CartService } from "@pos/gen/pos/cart/v1/cart_service_pb.js";
 import { ItemService } from "@pos/gen/pos/masterdata/v1/item_service_pb.js";
 import { masterDataMain } from "@pos/master-data/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startMasterDataProcess } from "./cart-harness.js";
+
+// Every call as an admin of the tenant it names (this file's test credentials, which the spawned services trust).
+const interceptors = [testAuth.clientInterceptor];
 
 // GET /metrics of the two real processes after a sale: RPC histograms by service, method, protocol,
 // HTTP version and code on both sides, cart's master-data client and business counters, process and
@@ -41,7 +44,10 @@ describe("metrics: GET /metrics on both real processes", () => {
       MASTER_DATA_HTTP_VERSION: "2",
     });
     cartUrl = `http://127.0.0.1:${await cart.port(30_000)}`;
-    const client = createClient(CartService, createConnectTransport({ baseUrl: cartUrl, httpVersion: "1.1" }));
+    const client = createClient(
+      CartService,
+      createConnectTransport({ baseUrl: cartUrl, httpVersion: "1.1", interceptors }),
+    );
     const open = async () => {
       const { cart: c } = await client.createCart({
         tenantId: "T0001",
@@ -71,7 +77,10 @@ describe("metrics: GET /metrics on both real processes", () => {
     const cancelled = await open();
     await client.cancelCart({ cart: cancelled });
     // An error over gRPC-Web straight to master-data, for the code label.
-    await createClient(ItemService, createGrpcWebTransport({ baseUrl: masterData.url, httpVersion: "1.1" }))
+    await createClient(
+      ItemService,
+      createGrpcWebTransport({ baseUrl: masterData.url, httpVersion: "1.1", interceptors }),
+    )
       .getItemDetail({ tenantId: "T0001", storeCode: "S0001", itemCode: "NOPE" })
       .catch(() => undefined);
   }, 60_000);

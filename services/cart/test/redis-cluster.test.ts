@@ -1,11 +1,14 @@
 import { fileURLToPath } from "node:url";
 import { createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
-import { type ServiceProcess, spawnService } from "@pos/common/testing";
+import { type ServiceProcess, spawnService, testAuth } from "@pos/common/testing";
 import { CartService } from "@pos/gen/pos/cart/v1/cart_service_pb.js";
 import { masterDataMain } from "@pos/master-data/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type LocalRedisCluster, startRedisCluster } from "../src/testing/redis-cluster.js";
+
+// Every call as an admin of the tenant it names (this file's test credentials, which the spawned services trust).
+const interceptors = [testAuth.clientInterceptor];
 
 // Cart is stateless across replicas: two cart processes on one Redis Cluster share every cart.
 const cartMain = fileURLToPath(new URL("../src/main.ts", import.meta.url));
@@ -33,7 +36,7 @@ afterAll(async () => {
 describe("two cart processes on a 3-master Redis Cluster", () => {
   it("100 concurrent AddLineItems spread over both processes → 100 lines", async () => {
     const clients = urls.map((baseUrl) =>
-      createClient(CartService, createConnectTransport({ baseUrl, httpVersion: "1.1" })),
+      createClient(CartService, createConnectTransport({ baseUrl, httpVersion: "1.1", interceptors })),
     );
     const [a, b] = clients as [(typeof clients)[0], (typeof clients)[0]];
     const { cart } = await a.createCart({ tenantId: "T0001", storeCode: "S0001", terminalId: "R01", staffId: "S1" });

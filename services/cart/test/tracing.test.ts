@@ -3,10 +3,13 @@ import type { AddressInfo } from "node:net";
 import { fileURLToPath } from "node:url";
 import { createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
-import { type ServiceProcess, spawnService } from "@pos/common/testing";
+import { type ServiceProcess, spawnService, testAuth } from "@pos/common/testing";
 import { CartService } from "@pos/gen/pos/cart/v1/cart_service_pb.js";
 import { masterDataMain } from "@pos/master-data/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+// Every call as an admin of the tenant it names (this file's test credentials, which the spawned services trust).
+const interceptors = [testAuth.clientInterceptor];
 
 // One sale across the two real processes, both exporting OTLP/HTTP to a receiver in this test that
 // keeps every span in memory: the W3C traceparent must chain cart's server span → cart's client span
@@ -137,7 +140,11 @@ describe("tracing across cart and master-data (two real processes, OTLP)", () =>
       const from = receiver.spans.length;
       const client = createClient(
         CartService,
-        createConnectTransport({ baseUrl: `http://127.0.0.1:${await cart.port(30_000)}`, httpVersion: "1.1" }),
+        createConnectTransport({
+          baseUrl: `http://127.0.0.1:${await cart.port(30_000)}`,
+          httpVersion: "1.1",
+          interceptors,
+        }),
       );
       const created = await client.createCart({
         tenantId: "T0001",

@@ -3,11 +3,14 @@ import { fileURLToPath } from "node:url";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { type Client, createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
-import { freshMongoDatabase, mongoUriForSuite, type ServiceProcess, spawnService } from "@pos/common/testing";
+import { freshMongoDatabase, mongoUriForSuite, type ServiceProcess, spawnService, testAuth } from "@pos/common/testing";
 import type { CartRefSchema } from "@pos/gen/pos/cart/v1/cart_service_pb.js";
 import { CartService } from "@pos/gen/pos/cart/v1/cart_service_pb.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { redisUrl, startMasterDataProcess } from "./cart-harness.js";
+
+// Every call as an admin of the tenant it names (this file's test credentials, which the spawned services trust).
+const interceptors = [testAuth.clientInterceptor];
 
 // Transaction numbers as deployed: two real cart processes sharing Redis (carts)
 // and MongoDB (transaction log and numbers), billing carts of ONE terminal at once.
@@ -33,7 +36,7 @@ if (uri !== undefined) {
     });
     running.push(p);
     const port = await p.port(30_000);
-    return createClient(CartService, createGrpcTransport({ baseUrl: `http://127.0.0.1:${port}` }));
+    return createClient(CartService, createGrpcTransport({ baseUrl: `http://127.0.0.1:${port}`, interceptors }));
   }
 
   /** A cart on the terminal, paid and ready to Bill. */

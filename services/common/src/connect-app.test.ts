@@ -7,6 +7,7 @@ import type { FastifyInstance } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createConnectApp } from "./connect-app.js";
 import { requestLogKey } from "./request-log.js";
+import { testAuth } from "./testing/auth.js";
 
 // The README's promise: every response carries an `x-request-id`, the caller's own when it sent a
 // plain one, and the server's logs name it. Checked over a real socket, on every protocol.
@@ -32,6 +33,8 @@ beforeAll(async () => {
     logLevel: "silent",
     logRequests: false,
     readMaxBytes: 1 << 20,
+    // Request ids are the subject here; auth has its own suites.
+    auth: await testAuth.openFor(ItemService),
   });
   await app.listen({ host: "127.0.0.1", port: 0 });
   baseUrl = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;

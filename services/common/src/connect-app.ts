@@ -8,6 +8,8 @@ import fastifyCors from "@fastify/cors";
 import { Health as HealthService } from "@pos/gen/health/v1/health_pb.js";
 import type { FastifyInstance } from "fastify";
 import type { Registry } from "prom-client";
+import { createAuthInterceptor } from "./auth/interceptor.js";
+import type { ServerAuth } from "./auth/server-auth.js";
 import { type CorsSettings, fastifyCorsOptions } from "./cors.js";
 import { createErrorMappingInterceptor } from "./errors.js";
 import { createHealth, createHealthService, type Health, ServingStatus } from "./health.js";
@@ -52,6 +54,8 @@ export interface ConnectAppOptions {
   metrics?: Registry | undefined;
   /** Spans per RPC (see tracing.ts); off when undefined. */
   tracing?: Tracing | undefined;
+  /** Who may call what: every RPC but health and reflection needs a credential its policy accepts. */
+  auth: Pick<ServerAuth, "authenticator" | "policy">;
   /** The serving status (stores reachable, not shutting down); a probe-less one when not given. */
   health?: Health | undefined;
 }
@@ -82,6 +86,8 @@ export async function createConnectApp(options: ConnectAppOptions): Promise<Fast
     ...(options.tracing?.serverInterceptors ?? []),
     ...(metrics === undefined ? [] : [createServerMetricsInterceptor(metrics)]),
     createErrorMappingInterceptor(),
+    // Innermost: a refused call is still measured, traced and mapped like any other answer.
+    createAuthInterceptor(options.auth),
   ];
   const contextValuesFor = (log: RequestLog, nodeHttpVersion: string): ContextValues =>
     createContextValues().set(requestLogKey, log).set(httpVersionKey, httpVersionOf(nodeHttpVersion));

@@ -9,7 +9,7 @@ import { StoreTimeoutError, StoreUnavailableError } from "./store-errors.js";
 // what the client sees, and what the log gets instead.
 
 interface Logged {
-  level: "debug" | "warn" | "error";
+  level: "debug" | "info" | "warn" | "error";
   obj: Record<string, unknown>;
   msg: string;
 }
@@ -19,6 +19,7 @@ function serviceThrowing(thrown: unknown) {
   const log: RequestLog = {
     requestId: "req-42",
     debug: (obj, msg) => void logged.push({ level: "debug", obj: { ...obj }, msg }),
+    info: (obj, msg) => void logged.push({ level: "info", obj: { ...obj }, msg }),
     warn: (obj, msg) => void logged.push({ level: "warn", obj: { ...obj }, msg }),
     error: (obj, msg) => void logged.push({ level: "error", obj: { ...obj }, msg }),
     bind: () => undefined,

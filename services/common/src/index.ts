@@ -1,4 +1,5 @@
 // The public surface of @pos/common: what both services build on. Test helpers are in "@pos/common/testing".
+export * from "./auth/index.js";
 export * from "./connect-app.js";
 export * from "./cors.js";
 export * from "./env-config.js";

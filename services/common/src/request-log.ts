@@ -5,13 +5,14 @@ import type { FastifyBaseLogger, FastifyRequest } from "fastify";
 export interface RequestLog {
   readonly requestId: string;
   debug(obj: object, msg: string): void;
+  info(obj: object, msg: string): void;
   warn(obj: object, msg: string): void;
   error(obj: object, msg: string): void;
   /** Adds fields to this and every later line of the request (tracing binds trace_id and span_id). */
   bind(fields: Record<string, string>): void;
 }
 
-const silent: RequestLog = { requestId: "none", debug() {}, warn() {}, error() {}, bind() {} };
+const silent: RequestLog = { requestId: "none", debug() {}, info() {}, warn() {}, error() {}, bind() {} };
 
 /** Handlers and interceptors read the request's logger through this key. */
 export const requestLogKey = createContextKey<RequestLog>(silent, { description: "request log" });
@@ -30,6 +31,7 @@ export function createRequestLog(service: FastifyBaseLogger, requestId: string):
   return {
     requestId,
     debug: (obj, msg) => log().debug(obj, msg),
+    info: (obj, msg) => log().info(obj, msg),
     warn: (obj, msg) => log().warn(obj, msg),
     error: (obj, msg) => log().error(obj, msg),
     bind(fields) {
@@ -44,6 +46,7 @@ export function requestLogOf(req: FastifyRequest): RequestLog {
   return {
     requestId: req.id,
     debug: (obj, msg) => log.debug(obj, msg),
+    info: (obj, msg) => log.info(obj, msg),
     warn: (obj, msg) => log.warn(obj, msg),
     error: (obj, msg) => log.error(obj, msg),
     // pino's child loggers can take more bindings; fastify's logger type does not say so.

@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import { type AuthSettings, readAuthSettings } from "./auth/auth-config.js";
 import { type CorsSettings, readCorsSettings } from "./cors.js";
 import type { EnvReader } from "./env-config.js";
 import type { TracingSettings } from "./tracing.js";
@@ -14,6 +15,8 @@ export interface ServerSettings {
   unaryFastPath: boolean;
   tls: { cert: Buffer; key: Buffer } | undefined;
   cors: CorsSettings;
+  /** Who may call (API keys, bearer tokens); see auth/. */
+  auth: AuthSettings;
   telemetry: {
     /** GET /metrics and the RPC histograms (METRICS, on by default). */
     metrics: boolean;
@@ -31,6 +34,7 @@ export function readServerSettings(r: EnvReader, portVariable: string, defaultPo
     unaryFastPath: r.bool("UNARY_FAST_PATH", true),
     tls: undefined,
     cors: readCorsSettings(r),
+    auth: readAuthSettings(r, r.optionalString("MONGODB_URI")),
     telemetry: { metrics: r.bool("METRICS", true), tracing: readTracingSettings(r) },
   };
   const certFile = r.optionalString("TLS_CERT_FILE");

@@ -11,6 +11,7 @@ import {
 import type { FastifyInstance } from "fastify";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { createConnectApp, type SeenRequest } from "./connect-app.js";
+import { testAuth } from "./testing/auth.js";
 
 // Unary calls over HTTP/2 are served from the stream itself (no request/response pair per call):
 // headers, trailers and grpc-status, deadlines and clients that reset a stream mid-call, and the
@@ -71,6 +72,8 @@ describe.each([
   beforeAll(async () => {
     app = await createConnectApp({
       serviceName: "h2-streams-test",
+      // The streams are the subject here; auth has its own suites.
+      auth: await testAuth.openFor(ItemService),
       unaryFastPath,
       observeRequest: (req) => seen.push(req),
       routes: (router) =>

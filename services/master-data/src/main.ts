@@ -1,4 +1,4 @@
-import { createHealth, createTelemetry, runService, ServingStatus } from "@pos/common";
+import { createHealth, createTelemetry, openServerAuth, runService, ServingStatus } from "@pos/common";
 import { createMasterDataApp } from "./app.js";
 import { readMasterDataConfig } from "./config.js";
 import { openItemStore, seedDemoCatalogue } from "./open-store.js";
@@ -10,18 +10,29 @@ await runService({
   async open(config) {
     const telemetry = createTelemetry("master-data", config.telemetry);
     const opened = await openItemStore(config);
+    const auth = await openServerAuth(config.auth, { mongoTimeoutMs: config.mongodbTimeoutMs }).catch(async (e) => {
+      await opened.close();
+      throw e;
+    });
     // Store calls as child spans of the RPC (when tracing is on).
     const store = telemetry.tracing.traceMethods(opened.store, "ItemStore", { "db.system": opened.kind });
     // Ready while the item store answers.
     const health = createHealth({ probes: [{ name: opened.kind, ping: () => opened.store.ping() }] });
     const close = async () => {
+      await auth.close();
       await opened.close();
       await telemetry.tracing.shutdown();
     };
-    return { ...opened, store, health, telemetry, close };
+    return { ...opened, store, health, telemetry, auth, close };
   },
   async createApp(opened, config) {
-    const app = await createMasterDataApp(opened.store, { ...config, ...opened.telemetry, health: opened.health });
+    const app = await createMasterDataApp(opened.store, {
+      ...config,
+      ...opened.telemetry,
+      health: opened.health,
+      auth: opened.auth,
+    });
+    app.log.info(opened.auth.describe, "credentials accepted (API keys, bearer tokens, service tokens)");
     opened.health.subscribe((status, failing) =>
       app.log[status === ServingStatus.SERVING ? "info" : "warn"]({ failing }, `health: ${ServingStatus[status]}`),
     );

@@ -1,5 +1,6 @@
 import { create, toBinary } from "@bufbuild/protobuf";
 import { createClient } from "@connectrpc/connect";
+import { testAuth } from "@pos/common/testing";
 import { GetItemDetailRequestSchema, ItemService } from "@pos/gen/pos/masterdata/v1/item_service_pb.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type RunningMasterData, startMasterData, transportMatrix } from "../src/testing/harness.js";
@@ -57,7 +58,13 @@ describe.each([
       ],
     ];
     for (const [body, message] of cases) {
-      const res = await connectJson(JSON.stringify(body));
+      // A credential of the tenant named, however long: validation is what answers here.
+      const tenant = "tenantId" in body ? String(body.tenantId) : "T0001";
+      const authorization = `Bearer ${await testAuth.token({ tenant })}`;
+      const res = await h1Request(server.baseUrl, path, {
+        headers: { "content-type": "application/json", authorization },
+        body: JSON.stringify(body),
+      });
       expect(res.status, JSON.stringify(body)).toBe(400);
       expect(errorOf(res.body)).toMatchObject({ code: "invalid_argument", message: expect.stringMatching(message) });
     }

@@ -4,12 +4,19 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { toJson } from "@bufbuild/protobuf";
 import { createClient } from "@connectrpc/connect";
+import { testAuth } from "@pos/common/testing";
 import { GetItemDetailResponseSchema, ItemService } from "@pos/gen/pos/masterdata/v1/item_service_pb.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type RunningMasterData, startMasterData, transportMatrix } from "../src/testing/harness.js";
 
-// The tools a person debugs with, as real processes against a real socket.
-const run = promisify(execFile);
+// The tools a person debugs with, as real processes against a real socket; each call sends this
+// file's admin token of T0001 as a header, as the README's commands send the demo credentials.
+const execute = promisify(execFile);
+const run = (tool: string, args: string[]) => {
+  const header = ["-H", `authorization: ${testAuth.adminBearer}`];
+  // curl and grpcurl take -H anywhere; buf curl after its subcommand.
+  return execute(tool, tool === buf ? [args[0] ?? "", ...header, ...args.slice(1)] : [...header, ...args]);
+};
 const repoRoot = fileURLToPath(new URL("../../../", import.meta.url));
 const buf = `${repoRoot}node_modules/.bin/buf`;
 const grpcurl = `${homedir()}/go/bin/grpcurl`;

@@ -12,6 +12,7 @@ import {
   status,
 } from "@grpc/grpc-js";
 import { loadSync } from "@grpc/proto-loader";
+import { testAuth } from "@pos/common/testing";
 import { type RunningMasterData, startMasterData } from "@pos/master-data/testing";
 import protobuf from "protobufjs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -40,13 +41,23 @@ type Unary = (
   cb: (err: ServiceError | null, res?: ItemDetail) => void,
 ) => void;
 
+// The original cart sends its credential as metadata, as any gRPC client does: a token of the
+// tenant it asks for (an unknown tenant is then not_found, not a foreign one).
+async function credential(tenant: string): Promise<Metadata> {
+  const metadata = new Metadata();
+  metadata.set("authorization", `Bearer ${await testAuth.token({ tenant: tenant || "T0001" })}`);
+  return metadata;
+}
+
 describe("the original contract: item_service.ItemService/GetItemDetail", () => {
   let md: RunningMasterData;
   let client: { GetItemDetail: Unary; close(): void };
-  const call = (req: Record<string, string>) =>
-    new Promise<ItemDetail>((resolve, reject) =>
-      client.GetItemDetail(req, new Metadata(), (err, res) => (err ? reject(err) : resolve(res!))),
+  const call = async (req: Record<string, string>) => {
+    const metadata = await credential(req.tenant_id ?? "");
+    return new Promise<ItemDetail>((resolve, reject) =>
+      client.GetItemDetail(req, metadata, (err, res) => (err ? reject(err) : resolve(res!))),
     );
+  };
   const callError = async (req: Record<string, string>) => {
     try {
       await call(req);
@@ -159,6 +170,8 @@ describe("the original contract: item_service.ItemService/GetItemDetail", () => 
     const request = { tenant_id: "T0001", store_code: "S0001", item_code: "ITEM0001" };
     const { stdout } = await run(`${homedir()}/go/bin/grpcurl`, [
       "-plaintext",
+      "-H",
+      `authorization: ${testAuth.adminBearer}`,
       "-import-path",
       `${repoRoot}proto`,
       "-proto",
@@ -185,7 +198,7 @@ describe("the original contract: item_service.ItemService/GetItemDetail", () => 
   it("answers Connect JSON over HTTP/1.1 too (curl-able)", async () => {
     const res = await fetch(`${md.baseUrl}/item_service.ItemService/GetItemDetail`, {
       method: "POST",
-      headers: { "content-type": "application/json" },
+      headers: { "content-type": "application/json", "x-api-key": testAuth.terminalKey },
       body: JSON.stringify({ tenant_id: "T0001", store_code: "S0001", item_code: "ITEM0001" }),
     });
     expect(res.status).toBe(200);

@@ -1,9 +1,12 @@
 import { fileURLToPath } from "node:url";
 import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
-import { type ServiceProcess, spawnService } from "@pos/common/testing";
+import { type ServiceProcess, spawnService, testAuth } from "@pos/common/testing";
 import { ItemService } from "@pos/gen/pos/masterdata/v1/item_service_pb.js";
 import { afterEach, describe, expect, it } from "vitest";
+
+// Every call as an admin of the tenant it names (this file's test credentials, which the spawned services trust).
+const interceptors = [testAuth.clientInterceptor];
 
 // The real entry point as a separate process: config errors, start-up, demo
 // catalogue, serving, and a prompt, clean shutdown on SIGTERM.
@@ -27,7 +30,10 @@ describe("master-data process (src/main.ts)", () => {
     await p.waitFor(/demo catalogue loaded/);
     const port = await p.port();
     await p.waitFor(/master-data serving ItemService on one port/);
-    const client = createClient(ItemService, createGrpcTransport({ baseUrl: `http://127.0.0.1:${port}` }));
+    const client = createClient(
+      ItemService,
+      createGrpcTransport({ baseUrl: `http://127.0.0.1:${port}`, interceptors }),
+    );
     const { item } = await client.getItemDetail({ tenantId: "T0001", storeCode: "S0001", itemCode: "ITEM9999" });
     expect(item?.itemCode).toBe("ITEM9999");
     const stoppedAt = performance.now();

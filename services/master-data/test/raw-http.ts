@@ -1,5 +1,13 @@
 import http from "node:http";
 import http2 from "node:http2";
+import { testAuth } from "@pos/common/testing";
+
+// Raw requests carry this file's admin token of T0001 unless they name a credential (or `anonymous`).
+function withCredential(headers: Record<string, string> | undefined, anonymous: boolean | undefined) {
+  const given = Object.keys(headers ?? {}).map((k) => k.toLowerCase());
+  if (anonymous === true || given.includes("authorization") || given.includes("x-api-key")) return headers;
+  return { ...headers, authorization: testAuth.adminBearer };
+}
 
 export interface RawResponse {
   status: number;
@@ -12,12 +20,12 @@ export interface RawResponse {
 export function h1Request(
   baseUrl: string,
   path: string,
-  init: { method?: string; headers?: Record<string, string>; body?: Buffer | string },
+  init: { method?: string; headers?: Record<string, string>; body?: Buffer | string; anonymous?: boolean },
 ): Promise<RawResponse> {
   return new Promise((resolve, reject) => {
     const req = http.request(
       new URL(path, baseUrl),
-      { method: init.method ?? "POST", headers: init.headers, agent: false },
+      { method: init.method ?? "POST", headers: withCredential(init.headers, init.anonymous), agent: false },
       (res) => {
         const chunks: Buffer[] = [];
         res.on("data", (c: Buffer) => chunks.push(c));
@@ -41,12 +49,16 @@ export function h1Request(
 export function h2Request(
   baseUrl: string,
   path: string,
-  init: { headers?: Record<string, string>; body?: Buffer },
+  init: { headers?: Record<string, string>; body?: Buffer; anonymous?: boolean },
 ): Promise<RawResponse> {
   return new Promise((resolve, reject) => {
     const session = http2.connect(baseUrl);
     session.on("error", reject);
-    const stream = session.request({ ":method": "POST", ":path": path, ...init.headers });
+    const stream = session.request({
+      ":method": "POST",
+      ":path": path,
+      ...withCredential(init.headers, init.anonymous),
+    });
     let status = 0;
     let headers: Record<string, string> = {};
     let trailers: Record<string, string> = {};

@@ -5,7 +5,7 @@ import { fileURLToPath } from "node:url";
 import { createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { cartMain } from "@pos/cart/testing";
-import { type ServiceProcess, spawnService } from "@pos/common/testing";
+import { type ServiceProcess, spawnService, testAuth } from "@pos/common/testing";
 import { CartService } from "@pos/gen/pos/cart/v1/cart_service_pb.js";
 import { masterDataMain } from "@pos/master-data/testing";
 import type { FastifyInstance } from "fastify";
@@ -13,6 +13,9 @@ import { type Browser, chromium, type Page } from "playwright-core";
 import { build } from "vite";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { createTerminalServer, type SiteConfig } from "../server/index.js";
+
+// Every call as an admin of the tenant it names (this file's test credentials, which the spawned services trust).
+const interceptors = [testAuth.clientInterceptor];
 
 // The POS terminal page in real Chromium (Debian's package; nothing downloads a browser), on its own origin,
 // calling the real cart process (CORS) which calls the real master-data process.
@@ -26,6 +29,8 @@ let terminalUrl: string;
 let masterData: ServiceProcess;
 let cart: ServiceProcess;
 let cartUrl: string;
+// The page's terminal (R07) has a key of its own (terminal and staff: this cashier may discount and cancel).
+let terminalKey: string;
 const site: SiteConfig = { tenantId: "T0001", storeCode: "S0001", terminalId: "R07", staffId: "STAFF1" };
 
 beforeAll(async () => {
@@ -47,6 +52,9 @@ beforeAll(async () => {
   });
   cartUrl = `http://127.0.0.1:${await cart.port(30_000)}`;
   site.cartUrl = cartUrl;
+  terminalKey = (
+    await testAuth.apiKey({ tenant: "T0001", store: "S0001", terminal: "R07", roles: ["terminal", "staff"] })
+  ).key;
   browser = await chromium.launch({ executablePath: chromiumPath, headless: true });
 }, 120_000);
 
@@ -61,8 +69,18 @@ afterEach(async () => {
   await Promise.all(pages.splice(0).map((p) => p.context().close()));
 });
 
-/** A fresh browser profile (no saved settings) on the terminal page; records what it sends to cart. */
-async function openTerminal(origin = terminalUrl) {
+/** Types the key into Settings and saves, as the cashier does once per terminal. */
+async function enterApiKey(page: Page, key: string) {
+  await page.click("#open-settings");
+  await page.fill('input[name="apiKey"]', key);
+  await page.click('#settings-form button[value="save"]');
+}
+
+/**
+ * A fresh browser profile (no saved settings) on the terminal page, with the terminal's API key
+ * entered in Settings (unless `apiKey` is null); records what it sends to cart.
+ */
+async function openTerminal(origin = terminalUrl, apiKey: string | null = terminalKey) {
   const context = await browser.newContext({ viewport: { width: 1180, height: 760 }, locale: "ja-JP" });
   const page = await context.newPage();
   pages.push(page);
@@ -75,6 +93,7 @@ async function openTerminal(origin = terminalUrl) {
   });
   await page.goto(origin);
   await page.waitForSelector("body[data-ready=true]");
+  if (apiKey !== null) await enterApiKey(page, apiKey);
   return { page, sent };
 }
 
@@ -119,7 +138,10 @@ describe("POS terminal page in Chromium", () => {
 
       // The page shows what cart computed: compare with cart's own answer.
       const cartId = ((await page.textContent("#cart-status")) ?? "").match(/Cart (\S+)/)?.[1] ?? "";
-      const client = createClient(CartService, createConnectTransport({ baseUrl: cartUrl, httpVersion: "1.1" }));
+      const client = createClient(
+        CartService,
+        createConnectTransport({ baseUrl: cartUrl, httpVersion: "1.1", interceptors }),
+      );
       const ref = { tenantId: "T0001", storeCode: "S0001", cartId };
       const before = (await client.getCart({ cart: ref })).cart!;
       expect(before.lines[0]?.quantity).toBe(3);
@@ -152,10 +174,10 @@ describe("POS terminal page in Chromium", () => {
       expect(await amountOf(page, "#receipt-change")).toBe((tendered - due).toString());
       await page.screenshot({ path: `${screenshots}receipt-${protocol}.png` });
 
-      // Every call went to cart in the chosen protocol, through CORS (another origin), without an API key.
+      // Every call went to cart in the chosen protocol, through CORS (another origin), with the terminal's key.
       expect(sent.length).toBeGreaterThanOrEqual(8);
       for (const s of sent) expect(s.contentType).toMatch(contentType);
-      expect(sent.every((s) => s.apiKey === undefined)).toBe(true);
+      expect(sent.every((s) => s.apiKey === terminalKey)).toBe(true);
     }, 60_000);
   }
 
@@ -187,15 +209,18 @@ describe("POS terminal page in Chromium", () => {
     expect(await page.inputValue("#item-code")).toBe("NOPE-123");
   }, 60_000);
 
-  it("sends the terminal's API key once one is entered in the settings (never by default)", async () => {
-    const { page, sent } = await openTerminal();
+  it("is refused without an API key, and sends the key once one is entered in the settings", async () => {
+    const { page, sent } = await openTerminal(terminalUrl, null);
     await scan(page, "ITEM0006");
-    await page.click("#open-settings");
-    await page.fill('input[name="apiKey"]', "terminal-key-123");
-    await page.click('#settings-form button[value="save"]');
-    await scan(page, "ITEM0006");
+    expect(await alertText(page)).toMatch(/^Unauthenticated: this call needs a credential/);
     expect(sent[0]?.apiKey).toBeUndefined();
-    expect(sent.at(-1)?.apiKey).toBe("terminal-key-123");
+    await enterApiKey(page, "pos_000000000000_not-a-real-key-not-a-real-key-not-a-real-key1");
+    await scan(page, "ITEM0006");
+    expect(await alertText(page)).toBe("Unauthenticated: API key not accepted");
+    await enterApiKey(page, terminalKey);
+    await scan(page, "ITEM0006");
+    expect(await page.locator("#lines tbody tr").count()).toBe(1);
+    expect(sent.at(-1)?.apiKey).toBe(terminalKey);
   }, 60_000);
 
   it("tells the cashier when this page's origin is not allowed by cart (CORS)", async () => {

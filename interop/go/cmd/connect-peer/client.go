@@ -122,6 +122,7 @@ func runClient(args []string) error {
 	flags := flag.NewFlagSet("client", flag.ContinueOnError)
 	testURL := flags.String("test-service", "", "base URL of grpc.testing.TestService")
 	masterDataURL := flags.String("master-data", "", "base URL of master-data")
+	authorization := flags.String("master-data-authorization", "", "authorization header sent on every master-data call (its RPCs need a credential)")
 	only := flags.String("only", "", "run only the cases whose name contains this")
 	if err := flags.Parse(args); err != nil {
 		return err
@@ -136,7 +137,7 @@ func runClient(args []string) error {
 			if !c.runs(k) || !strings.Contains(name, *only) {
 				continue
 			}
-			p := c.peers(*testURL, *masterDataURL)
+			p := c.peers(*testURL, *masterDataURL, *authorization)
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 			err := k.run(ctx, p)
 			cancel()
@@ -153,7 +154,7 @@ func runClient(args []string) error {
 }
 
 // A fresh connection per case, so a broken one cannot fail the cases after it.
-func (c clientConfig) peers(testURL, masterDataURL string) peers {
+func (c clientConfig) peers(testURL, masterDataURL, authorization string) peers {
 	transport := &http.Transport{Protocols: new(http.Protocols)}
 	if c.http2 {
 		transport.Protocols.SetUnencryptedHTTP2(true)
@@ -176,11 +177,20 @@ func (c clientConfig) peers(testURL, masterDataURL string) peers {
 		opts = append(opts, connect.WithHTTPGet())
 	}
 	gzip := append(append([]connect.ClientOption{}, opts...), connect.WithSendGzip())
+	credential := connect.UnaryInterceptorFunc(func(next connect.UnaryFunc) connect.UnaryFunc {
+		return func(ctx context.Context, req connect.AnyRequest) (connect.AnyResponse, error) {
+			if authorization != "" {
+				req.Header().Set("authorization", authorization)
+			}
+			return next(ctx, req)
+		}
+	})
+	masterDataOpts := append(append([]connect.ClientOption{}, opts...), connect.WithInterceptors(credential))
 	return peers{
 		test:       grpc_testingconnect.NewTestServiceClient(httpClient, testURL, opts...),
 		testGzip:   grpc_testingconnect.NewTestServiceClient(httpClient, testURL, gzip...),
 		unimpl:     grpc_testingconnect.NewUnimplementedServiceClient(httpClient, testURL, opts...),
-		masterData: masterdatav1connect.NewItemServiceClient(httpClient, masterDataURL, opts...),
+		masterData: masterdatav1connect.NewItemServiceClient(httpClient, masterDataURL, masterDataOpts...),
 		wire:       wire,
 	}
 }

@@ -2,6 +2,7 @@ import type { IncomingHttpHeaders } from "node:http";
 import type { AddressInfo } from "node:net";
 import { toJson } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
+import { testAuth } from "@pos/common/testing";
 import { ItemSchema } from "@pos/gen/pos/masterdata/v1/item_pb.js";
 import { TaxSchema } from "@pos/gen/pos/masterdata/v1/tax_pb.js";
 import {
@@ -68,7 +69,10 @@ const fast: MasterDataTransportOptions = { retry: { baseDelayMs: 5, maxDelayMs: 
 
 const opened: MasterDataTransport[] = [];
 function transportTo(baseUrl: string, wire: Wire, options: MasterDataTransportOptions = {}): MasterDataTransport {
-  const t = createMasterDataTransport({ url: baseUrl, ...wire }, options);
+  const t = createMasterDataTransport(
+    { url: baseUrl, ...wire },
+    { credential: testAuth.serviceInterceptor, ...options },
+  );
   opened.push(t);
   return t;
 }
@@ -150,6 +154,7 @@ async function listenMasterData(
     logRequests: false,
     readMaxBytes: 1 << 20,
     tls: undefined,
+    auth: await testAuth.open(),
     observeRequest: onRequest,
   });
   await app.listen({ host: "127.0.0.1", port });

@@ -54,6 +54,8 @@ export interface MasterDataTransportOptions extends ResilienceOptions {
   connection?: ConnectionOptions;
   /** Innermost, around each attempt on the wire (after retry and deadline): metrics, tracing. */
   interceptors?: Interceptor[];
+  /** Adds cart's credential to every attempt (a service token per tenant: @pos/common's tokens.ts). */
+  credential?: Interceptor | undefined;
   /** With a fallback configured: when to try the primary again, and who hears of a switch. */
   failover?: Pick<FailoverOptions, "retryPrimaryAfterMs" | "onSwitch" | "now">;
 }
@@ -138,7 +140,15 @@ export function createMasterDataTransport(
   config: MasterDataTransportConfig,
   options: MasterDataTransportOptions = {},
 ): MasterDataTransport {
-  const { connection, failover: failoverOptions, interceptors = [], ...resilienceOptions } = options;
+  const {
+    connection,
+    failover: failoverOptions,
+    interceptors: observers = [],
+    credential,
+    ...resilienceOptions
+  } = options;
+  // Each attempt carries the credential, on whichever route it goes out.
+  const interceptors = credential === undefined ? observers : [credential, ...observers];
   const primaryTimeoutHeader = timeoutHeaderOf(config.protocol);
   const resilience = createResilience(primaryTimeoutHeader, resilienceOptions);
   if (config.fallback === undefined) {

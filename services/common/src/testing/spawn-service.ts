@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
+import { testAuth } from "./auth.js";
 
 /** A service's main.ts running as its own process, with its output captured for assertions. */
 export interface ServiceProcess {
@@ -12,11 +13,15 @@ export interface ServiceProcess {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
+/**
+ * Runs `entry` with `env` over this test file's credentials (testAuth.env: keys, JWKS, secret), so
+ * the harness clients' tokens are accepted; a test that wants other AUTH_* values passes them.
+ */
 export function spawnService(entry: string, env: Record<string, string>): ServiceProcess {
   // TypeScript sources through tsx; built JavaScript (dist/*.js) as node runs it in production.
   const args = entry.endsWith(".ts") ? ["--import", "tsx", entry] : ["--enable-source-maps", entry];
   const child = spawn(process.execPath, args, {
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, ...testAuth.env, ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let out = "";

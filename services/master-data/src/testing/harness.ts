@@ -1,7 +1,8 @@
 import type { AddressInfo } from "node:net";
-import type { Transport } from "@connectrpc/connect";
+import type { Interceptor, Transport } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
-import type { CorsSettings, Health } from "@pos/common";
+import type { CorsSettings, Health, ServerAuth } from "@pos/common";
+import { testAuth } from "@pos/common/testing";
 import type { FastifyInstance } from "fastify";
 import { createMasterDataApp } from "../app.js";
 import { seedDemoCatalogue } from "../open-store.js";
@@ -26,6 +27,8 @@ export async function startMasterData(
     cors?: CorsSettings;
     health?: Health;
     unaryFastPath?: boolean;
+    /** Who may call; default: this test file's credentials (testAuth), which transportMatrix sends. */
+    auth?: ServerAuth;
   } = {},
 ): Promise<RunningMasterData> {
   const store = options.store ?? createMemoryItemStore();
@@ -38,6 +41,7 @@ export async function startMasterData(
     unaryFastPath: options.unaryFastPath ?? true,
     tls: undefined,
     health: options.health,
+    auth: options.auth ?? (await testAuth.open()),
     cors: options.cors,
     // Seen before the fast path or fastify takes the request, so both paths are proven alike.
     observeRequest: (req) =>
@@ -70,37 +74,47 @@ export interface NamedTransport {
   expect: { httpVersion: string; contentType: RegExp; method?: string };
 }
 
-/** The five client transports of the protocol matrix, plus Connect GET. */
-export function transportMatrix(baseUrl: string): NamedTransport[] {
+/**
+ * The five client transports of the protocol matrix, plus Connect GET; each sends this test file's
+ * admin token for the tenant its request names (testAuth), unless told which interceptors to use.
+ */
+export function transportMatrix(baseUrl: string, options: { interceptors?: Interceptor[] } = {}): NamedTransport[] {
+  const interceptors = options.interceptors ?? [testAuth.clientInterceptor];
   return [
     {
       name: "Connect JSON / HTTP/1.1",
-      transport: createConnectTransport({ baseUrl, httpVersion: "1.1", useBinaryFormat: false }),
+      transport: createConnectTransport({ baseUrl, interceptors, httpVersion: "1.1", useBinaryFormat: false }),
       expect: { httpVersion: "1.1", contentType: /^application\/json/ },
     },
     {
       name: "Connect binary / HTTP/1.1",
-      transport: createConnectTransport({ baseUrl, httpVersion: "1.1", useBinaryFormat: true }),
+      transport: createConnectTransport({ baseUrl, interceptors, httpVersion: "1.1", useBinaryFormat: true }),
       expect: { httpVersion: "1.1", contentType: /^application\/proto/ },
     },
     {
       name: "Connect binary / HTTP/2",
-      transport: createConnectTransport({ baseUrl, httpVersion: "2", useBinaryFormat: true }),
+      transport: createConnectTransport({ baseUrl, interceptors, httpVersion: "2", useBinaryFormat: true }),
       expect: { httpVersion: "2.0", contentType: /^application\/proto/ },
     },
     {
       name: "gRPC / HTTP/2",
-      transport: createGrpcTransport({ baseUrl }),
+      transport: createGrpcTransport({ baseUrl, interceptors }),
       expect: { httpVersion: "2.0", contentType: /^application\/grpc(\+proto)?$/ },
     },
     {
       name: "gRPC-Web binary / HTTP/1.1",
-      transport: createGrpcWebTransport({ baseUrl, httpVersion: "1.1", useBinaryFormat: true }),
+      transport: createGrpcWebTransport({ baseUrl, interceptors, httpVersion: "1.1", useBinaryFormat: true }),
       expect: { httpVersion: "1.1", contentType: /^application\/grpc-web\+proto/ },
     },
     {
       name: "Connect JSON GET / HTTP/1.1",
-      transport: createConnectTransport({ baseUrl, httpVersion: "1.1", useBinaryFormat: false, useHttpGet: true }),
+      transport: createConnectTransport({
+        baseUrl,
+        interceptors,
+        httpVersion: "1.1",
+        useBinaryFormat: false,
+        useHttpGet: true,
+      }),
       expect: { httpVersion: "1.1", contentType: /^(application\/json)?$/, method: "GET" },
     },
   ];
