@@ -14,6 +14,8 @@ export interface ServerSettings {
   unaryFastPath: boolean;
   tls: { cert: Buffer; key: Buffer } | undefined;
   cors: CorsSettings;
+  /** SHUTDOWN_TIMEOUT_MS: the whole shutdown, calls in flight included (see run-service.ts). */
+  shutdownTimeoutMs: number;
   telemetry: {
     /** GET /metrics and the RPC histograms (METRICS, on by default). */
     metrics: boolean;
@@ -31,6 +33,7 @@ export function readServerSettings(r: EnvReader, portVariable: string, defaultPo
     unaryFastPath: r.bool("UNARY_FAST_PATH", true),
     tls: undefined,
     cors: readCorsSettings(r),
+    shutdownTimeoutMs: r.int("SHUTDOWN_TIMEOUT_MS", 30_000, 1_000, 600_000),
     telemetry: { metrics: r.bool("METRICS", true), tracing: readTracingSettings(r) },
   };
   const certFile = r.optionalString("TLS_CERT_FILE");
