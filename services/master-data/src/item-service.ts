@@ -73,9 +73,7 @@ function sharedResponses<R extends object>(make: (item: Item) => R): (item: Item
 
 /** The ItemService handlers: validate → store → response. Errors name what is missing. */
 export function createItemService(store: ItemStore): ServiceImpl<typeof ItemService> {
-  const detail = sharedResponses(
-    (item): GetItemDetailResponse => create(GetItemDetailResponseSchema, { item }),
-  );
+  const detail = sharedResponses((item): GetItemDetailResponse => create(GetItemDetailResponseSchema, { item }));
   // cart asks for one code per line it adds: the common batch is one item, found.
   const batchOfOne = sharedResponses(
     (item): BatchGetItemDetailsResponse => create(BatchGetItemDetailsResponseSchema, { items: [item] }),

@@ -224,8 +224,14 @@ describe.each([
         c.upsertItem({ tenantId, itemCode, description, categoryCode: "DRINK", taxCode: "11", unitPrice: yen(amount) });
       // Each read twice: the second is the one a cached answer would serve.
       const read = async () => {
-        const [a, b] = [await c.getItemDetail({ tenantId, storeCode: "S0001", itemCode }), await c.getItemDetail({ tenantId, storeCode: "S0001", itemCode })];
-        const [x, y] = [await c.batchGetItemDetails({ tenantId, storeCode: "S0001", itemCodes: [itemCode] }), await c.batchGetItemDetails({ tenantId, storeCode: "S0001", itemCodes: [itemCode] })];
+        const [a, b] = [
+          await c.getItemDetail({ tenantId, storeCode: "S0001", itemCode }),
+          await c.getItemDetail({ tenantId, storeCode: "S0001", itemCode }),
+        ];
+        const [x, y] = [
+          await c.batchGetItemDetails({ tenantId, storeCode: "S0001", itemCodes: [itemCode] }),
+          await c.batchGetItemDetails({ tenantId, storeCode: "S0001", itemCodes: [itemCode] }),
+        ];
         expect(b, name).toEqual(a);
         expect(y, name).toEqual(x);
         expect(x.items[0], name).toEqual(a.item);
