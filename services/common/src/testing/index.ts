@@ -4,3 +4,4 @@ export * from "./ferretdb.js";
 export * from "./mongo-suite.js";
 export * from "./redis-suite.js";
 export * from "./spawn-service.js";
+export * from "./test-pki.js";
