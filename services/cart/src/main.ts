@@ -46,7 +46,10 @@ await runService({
       app.log[status === ServingStatus.SERVING ? "info" : "warn"]({ failing }, `health: ${ServingStatus[status]}`),
     );
     app.log.info(deps.describe, `cart dependencies ready; master-data via ${deps.describe.masterData}`);
+    for (const notice of deps.notices) app.log[notice.level === "ok" ? "info" : "warn"](notice.message);
     await deps.health.start();
+    // Records that Bill/CancelCart could not write (here or in a process that died) are written from now on.
+    deps.records.start(app.log);
     return app;
   },
   onStop: (deps) => deps.health.shutdown(),
