@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type http from "node:http";
 import type { ConnectRouter, ContextValues, Interceptor } from "@connectrpc/connect";
-import { createContextValues } from "@connectrpc/connect";
+import { Code, ConnectError, createContextValues } from "@connectrpc/connect";
 import { fastifyConnectPlugin } from "@connectrpc/connect-fastify";
 import { compressionBrotli, compressionGzip } from "@connectrpc/connect-node";
 import fastifyCors from "@fastify/cors";
@@ -14,7 +14,15 @@ import { type CorsSettings, fastifyCorsOptions } from "./cors.js";
 import { createErrorMappingInterceptor } from "./errors.js";
 import { createHealth, createHealthService, type Health, ServingStatus } from "./health.js";
 import { createServerMetricsInterceptor, httpVersionKey, httpVersionOf } from "./metrics.js";
-import { createOnePortFastify, type FrontHandler, type StreamFrontHandler } from "./one-port-server.js";
+import {
+  type ClosingHandlers,
+  createOnePortFastify,
+  type FrontHandler,
+  type OnePortTls,
+  type StreamFrontHandler,
+} from "./one-port-server.js";
+import { type PeerIdentity, peerIdentityKey, peerIdentityOf } from "./peer-identity.js";
+import { frameError, rpcProtocolOf, writeFramedError, writeFramedErrorOnStream } from "./protocol-error.js";
 import { replyNotFoundInProtocol } from "./protocol-not-found.js";
 import { registerReflection } from "./reflection.js";
 import { createRequestLog, type RequestLog, requestLogKey, requestLogOf } from "./request-log.js";
@@ -42,7 +50,8 @@ export interface ConnectAppOptions {
   unaryFastPath?: boolean;
   /** Sees every request before either path takes it (tests use it to prove what went over the wire). */
   observeRequest?: (req: SeenRequest) => void;
-  tls?: { cert: Buffer; key: Buffer } | undefined;
+  /** TLS (and mTLS: the verified client certificate's identity is the context value peerIdentityKey). */
+  tls?: OnePortTls | undefined;
   /**
    * Responses at least this large are compressed when the client accepts gzip/br (Connect's
    * compressMinBytes, default 1 KiB). Compressing costs CPU per call, worth it only off a LAN.
@@ -58,6 +67,8 @@ export interface ConnectAppOptions {
   auth: Pick<ServerAuth, "authenticator" | "policy">;
   /** The serving status (stores reachable, not shutting down); a probe-less one when not given. */
   health?: Health | undefined;
+  /** On close, how long in-flight calls may take before their connections are cut (see run-service.ts). */
+  closeGraceMs?: number | undefined;
 }
 
 // Only echo a caller's request id when it is a plain token: it lands in logs and headers.
@@ -89,8 +100,16 @@ export async function createConnectApp(options: ConnectAppOptions): Promise<Fast
     // Innermost: a refused call is still measured, traced and mapped like any other answer.
     createAuthInterceptor(options.auth),
   ];
-  const contextValuesFor = (log: RequestLog, nodeHttpVersion: string): ContextValues =>
-    createContextValues().set(requestLogKey, log).set(httpVersionKey, httpVersionOf(nodeHttpVersion));
+  // Only a server that asks for client certificates can have a peer identity: others skip the lookup.
+  const withPeers = options.tls !== undefined && (options.tls.clientAuth ?? "none") !== "none";
+  const contextValuesFor = (
+    log: RequestLog,
+    nodeHttpVersion: string,
+    peer: () => PeerIdentity | undefined,
+  ): ContextValues => {
+    const values = createContextValues().set(requestLogKey, log).set(httpVersionKey, httpVersionOf(nodeHttpVersion));
+    return withPeers ? values.set(peerIdentityKey, peer()) : values;
+  };
   const handlerOptions = {
     readMaxBytes: options.readMaxBytes,
     acceptCompression: [compressionGzip, compressionBrotli],
@@ -105,8 +124,8 @@ export async function createConnectApp(options: ConnectAppOptions): Promise<Fast
           handlerOptions,
           interceptors,
           requestId: requestIdFrom,
-          contextValues: (requestId, nodeHttpVersion) =>
-            contextValuesFor(createRequestLog(app.log, requestId), nodeHttpVersion),
+          contextValues: (requestId, nodeHttpVersion, peer) =>
+            contextValuesFor(createRequestLog(app.log, requestId), nodeHttpVersion, peer),
         });
   const observe = options.observeRequest;
   let front: FrontHandler | undefined = fastPath?.handle;
@@ -126,6 +145,7 @@ export async function createConnectApp(options: ConnectAppOptions): Promise<Fast
       };
     }
   }
+  const closing = refuseWhileClosing(options.serviceName, requestIdFrom);
   const app = createOnePortFastify({
     logger: { level: options.logLevel, base: { service: options.serviceName } },
     disableRequestLogging: !options.logRequests,
@@ -133,6 +153,11 @@ export async function createConnectApp(options: ConnectAppOptions): Promise<Fast
     genReqId: (req) => requestIdFrom(req.headers["x-request-id"]),
     front,
     frontStream,
+    whileClosing: closing.handlers,
+    ...(options.closeGraceMs !== undefined && { closeGraceMs: options.closeGraceMs }),
+  });
+  app.addHook("onClose", async () => {
+    if (closing.refused() > 0) app.log.info({ refused: closing.refused() }, "calls refused while shutting down");
   });
   app.addHook("onRequest", async (req, reply) => {
     reply.header("x-request-id", req.id);
@@ -168,7 +193,47 @@ export async function createConnectApp(options: ConnectAppOptions): Promise<Fast
     ...handlerOptions,
     interceptors,
     // fastify's own request logger: with LOG_REQUESTS its request lines carry what tracing binds too.
-    contextValues: (req) => contextValuesFor(requestLogOf(req), req.raw.httpVersion),
+    contextValues: (req) => contextValuesFor(requestLogOf(req), req.raw.httpVersion, () => peerIdentityOf(req.raw)),
   });
   return app;
+}
+
+/**
+ * RPCs that arrive while the app closes (on connections still open) are answered `unavailable` in
+ * their own protocol's framing, never served and never met by a bare close, so a client knows that
+ * nothing was done and may retry elsewhere. Anything else (probes, /metrics) is served as usual.
+ */
+function refuseWhileClosing(
+  serviceName: string,
+  requestId: (given: string | string[] | undefined) => string,
+): { handlers: ClosingHandlers; refused(): number } {
+  let refused = 0;
+  const error = new ConnectError(`${serviceName} is shutting down; retry`, Code.Unavailable);
+  return {
+    refused: () => refused,
+    handlers: {
+      request(req, res) {
+        const type = req.headers["content-type"];
+        const protocol = rpcProtocolOf(req.method ?? "", req.url ?? "", type);
+        if (protocol === undefined) return false;
+        refused++;
+        const extra: Record<string, string> = { "x-request-id": requestId(req.headers["x-request-id"]) };
+        if (req.httpVersionMajor < 2) extra.connection = "close";
+        writeFramedError(res, frameError(protocol, type, error), extra);
+        return true;
+      },
+      stream(stream, headers) {
+        const type = headers["content-type"];
+        const protocol = rpcProtocolOf(headers[":method"] ?? "", headers[":path"] ?? "", type);
+        if (protocol === undefined) return false;
+        refused++;
+        // The stream is answered, but nobody reads what the client still sends on it.
+        stream.on("error", () => {});
+        writeFramedErrorOnStream(stream, frameError(protocol, type, error), {
+          "x-request-id": requestId(headers["x-request-id"]),
+        });
+        return true;
+      },
+    },
+  };
 }

@@ -3,11 +3,12 @@ import http2 from "node:http2";
 import net from "node:net";
 import type { TLSSocket } from "node:tls";
 import fastify, { type FastifyInstance, type FastifyServerFactoryHandler, type FastifyServerOptions } from "fastify";
+import { contextOptionsOf, type PemFiles, type TlsReloadLog, watchPemFiles } from "./tls-files.js";
 
 export interface OnePortOptions
   extends Pick<FastifyServerOptions, "logger" | "disableRequestLogging" | "genReqId" | "bodyLimit"> {
   /** Serve TLS (HTTP/2 and HTTP/1.1 chosen by ALPN) instead of cleartext. */
-  tls?: { cert: string | Buffer; key: string | Buffer } | undefined;
+  tls?: OnePortTls | undefined;
   /** How long a new connection may take to show its protocol (cleartext) or finish its TLS handshake. */
   firstByteTimeoutMs?: number;
   /** Idle time after which an HTTP/1.1 keep-alive connection or an HTTP/2 session is closed. */
@@ -24,6 +25,40 @@ export interface OnePortOptions
    * (without passing `front`).
    */
   frontStream?: StreamFrontHandler | undefined;
+  /**
+   * Answers the requests that arrive while the app closes (true when it answered; false lets the
+   * request through, e.g. a readiness probe). Unset: fastify's own plain 503.
+   */
+  whileClosing?: ClosingHandlers | undefined;
+}
+
+export interface ClosingHandlers {
+  request(
+    req: http.IncomingMessage | http2.Http2ServerRequest,
+    res: http.ServerResponse | http2.Http2ServerResponse,
+  ): boolean;
+  stream(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders): boolean;
+}
+
+/**
+ * Whether clients must show a certificate: `none` asks for none; `request` asks, lets clients
+ * without one (or with one that does not verify) connect, and only verified ones get an identity;
+ * `require` refuses at the handshake any client without a certificate that chains to `ca`.
+ */
+export type ClientAuth = "none" | "request" | "require";
+export const clientAuthModes: readonly ClientAuth[] = ["none", "request", "require"];
+
+export interface OnePortTls {
+  cert: string | Buffer;
+  key: string | Buffer;
+  /** CA bundle that client certificates must chain to (with clientAuth request or require). */
+  ca?: string | Buffer | undefined;
+  clientAuth?: ClientAuth | undefined;
+  /**
+   * Reload the certificate, key and CA bundle from these files when they change (tls-files.ts):
+   * new connections get the new ones, open connections keep theirs.
+   */
+  reload?: { files: PemFiles; intervalMs: number } | undefined;
 }
 
 export type FrontHandler = (
@@ -41,6 +76,9 @@ const defaults = {
   headersTimeoutMs: 15_000,
   closeGraceMs: 5_000,
 };
+
+// How long an idle HTTP/1.1 connection stays open once shutdown begins (see the tracker).
+const idleLingerMs = 1_000;
 
 // Receiving a whole request body (unary calls, JSON) should never take this long.
 const minRequestTimeoutMs = 60_000;
@@ -60,32 +98,53 @@ export function createOnePortFastify(options: OnePortOptions): FastifyInstance {
   };
   const tracker = createConnectionTracker(settings.closeGraceMs);
   let onSessionError: (err: Error) => void = () => {};
+  let tlsLog: TlsReloadLog & { debug(fields: Record<string, unknown>, message: string): void } = {
+    info: () => {},
+    error: () => {},
+    debug: () => {},
+  };
   const app: FastifyInstance = fastify({
     logger: options.logger ?? false,
     disableRequestLogging: options.disableRequestLogging,
     genReqId: options.genReqId,
     bodyLimit: options.bodyLimit,
+    // With whileClosing, requests that arrive while closing are answered there, in their protocol.
+    return503OnClosing: options.whileClosing === undefined,
     // No `http2: true`: fastify sees HTTP/2 requests through Node's compatibility API, which has
     // the HTTP/1.1 surface, and types the app for HTTP/1.1, as Connect's fastify plugin expects.
     serverFactory: (fastifyHandler) => {
-      const { front, frontStream } = options;
-      const handler: FastifyServerFactoryHandler<http.Server> =
-        front === undefined
-          ? fastifyHandler
-          : (req, res) => {
-              if (!front(req, res)) fastifyHandler(req, res);
-            };
+      const { front, frontStream: streamFront, whileClosing } = options;
+      const refused = (req: http.IncomingMessage, res: http.ServerResponse): boolean =>
+        tracker.draining() && refuseWhileClosing(req, res, whileClosing);
+      const handler: FastifyServerFactoryHandler<http.Server> = (req, res) => {
+        if (refused(req, res)) return;
+        if (front === undefined || !front(req, res)) fastifyHandler(req, res);
+      };
+      const frontStream: StreamFrontHandler | undefined =
+        streamFront === undefined
+          ? undefined
+          : (stream, headers) =>
+              (tracker.draining() && whileClosing?.stream(stream, headers) === true) || streamFront(stream, headers);
       // HTTP/2 requests that reach the compatibility layer were already declined by frontStream.
       const withStreams =
         frontStream === undefined
           ? undefined
           : {
               frontStream,
-              handler: ((req, res) =>
-                req.httpVersionMajor === 2 ? fastifyHandler(req, res) : handler(req, res)) as typeof handler,
+              handler: ((req, res) => {
+                if (req.httpVersionMajor !== 2) return handler(req, res);
+                if (!refused(req, res)) fastifyHandler(req, res);
+              }) as typeof handler,
             };
       const server = options.tls
-        ? createTlsServer(handler, withStreams, options.tls, settings, tracker, (err) => onSessionError(err))
+        ? createTlsServer(handler, withStreams, options.tls, settings, tracker, {
+            onSessionError: (err) => onSessionError(err),
+            log: {
+              info: (fields, message) => tlsLog.info(fields, message),
+              error: (fields, message) => tlsLog.error(fields, message),
+              debug: (fields, message) => tlsLog.debug(fields, message),
+            },
+          })
         : createCleartextServer(handler, withStreams, settings, tracker, (err) => onSessionError(err));
       // fastify only listens, closes, reads address() and subscribes to events on the server it is
       // given; a net.Server or an Http2SecureServer does all of that as an http.Server would.
@@ -93,10 +152,32 @@ export function createOnePortFastify(options: OnePortOptions): FastifyInstance {
     },
   });
   onSessionError = (err) => app.log.debug({ err }, "http2 session error");
+  tlsLog = {
+    info: (fields, message) => app.log.info(fields, message),
+    error: (fields, message) => app.log.error(fields, message),
+    debug: (fields, message) => app.log.debug(fields, message),
+  };
   app.addHook("preClose", async () => {
     tracker.drain();
   });
   return app;
+}
+
+/**
+ * A request that arrives while the app closes. On an HTTP/1.1 connection that shutdown already ended
+ * (it was idle) no answer can be written: the request is dropped unserved and the socket reset, so
+ * the client knows at once that nothing was done (connect-es reports it as a retryable failure).
+ */
+function refuseWhileClosing(
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  whileClosing: ClosingHandlers | undefined,
+): boolean {
+  if (req.httpVersionMajor < 2 && req.socket.writableEnded) {
+    req.socket.destroy();
+    return true;
+  }
+  return whileClosing?.request(req, res) === true;
 }
 
 interface Settings {
@@ -183,21 +264,52 @@ function createCleartextServer(
 function createTlsServer(
   handler: FastifyServerFactoryHandler<http.Server>,
   streams: StreamsFirst | undefined,
-  tls: NonNullable<OnePortOptions["tls"]>,
+  tls: OnePortTls,
   settings: Settings,
   tracker: ConnectionTracker,
-  onSessionError: (err: Error) => void,
+  events: {
+    onSessionError: (err: Error) => void;
+    log: TlsReloadLog & { debug(fields: Record<string, unknown>, message: string): void };
+  },
 ): http2.Http2SecureServer {
+  const clientAuth = tls.clientAuth ?? "none";
+  if (clientAuth !== "none" && tls.ca === undefined) {
+    throw new Error(`clientAuth "${clientAuth}" needs a CA bundle (ca) to verify client certificates against`);
+  }
   // ALPN picks the protocol, so no sniffing: allowHTTP1 works for the TLS server.
   const server = http2.createSecureServer(
     {
       cert: tls.cert,
       key: tls.key,
+      ...(tls.ca !== undefined && { ca: tls.ca }),
+      requestCert: clientAuth !== "none",
+      // "request": the handshake completes either way; peer-identity.ts trusts only verified certificates.
+      rejectUnauthorized: clientAuth === "require",
       allowHTTP1: true,
       ALPNProtocols: ["h2", "http/1.1"],
       handshakeTimeout: settings.firstByteTimeoutMs,
     },
     asHttp2Handler(streams?.handler ?? handler),
+  );
+  const reload = tls.reload;
+  if (reload !== undefined) {
+    let watch: { stop(): void } | undefined;
+    server.on("listening", () => {
+      watch ??= watchPemFiles(reload.files, {
+        intervalMs: reload.intervalMs,
+        current: { cert: toBuffer(tls.cert), key: toBuffer(tls.key), ca: toBuffer(tls.ca) },
+        // Throws on a certificate/key pair that does not match or is not PEM: the old context stays.
+        apply: (material) => server.setSecureContext(contextOptionsOf(material)),
+        log: events.log,
+        what: "server",
+      });
+    });
+    server.on("close", () => watch?.stop());
+  }
+  // A refused client certificate (none, unknown CA, expired) ends the handshake here; debug only,
+  // as any scanner on the port would otherwise fill the log.
+  server.on("tlsClientError", (err: Error & { code?: string }) =>
+    events.log.debug({ code: err.code, reason: err.message }, "TLS handshake failed"),
   );
   if (streams !== undefined) serveStreamsFirst(server, streams.frontStream);
   // Plain properties on the secure server, read by the HTTP/1.1 code it runs for allowHTTP1 clients.
@@ -209,11 +321,15 @@ function createTlsServer(
     if (socket.alpnProtocol !== "h2") tracker.trackHttp1(socket);
   });
   server.on("session", (session: http2.ServerHttp2Session) => watchSession(session, settings, tracker));
-  server.on("sessionError", onSessionError);
+  server.on("sessionError", events.onSessionError);
   server.on("request", (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => {
     if (req.httpVersionMajor < 2) tracker.trackRequest(req.socket, res);
   });
   return server;
+}
+
+function toBuffer(pem: string | Buffer | undefined): Buffer | undefined {
+  return typeof pem === "string" ? Buffer.from(pem) : pem;
 }
 
 function http1Timeouts(settings: Settings) {
@@ -287,6 +403,8 @@ interface ConnectionTracker {
   trackSession(session: http2.Http2Session): void;
   /** Starts closing every connection; does not wait (the listening server's close() does). */
   drain(): void;
+  /** Whether drain() was called: requests from now on are refused. */
+  draining(): boolean;
 }
 
 // The inner servers never listen(), so Node tracks none of their connections; we do it ourselves,
@@ -297,16 +415,21 @@ function createConnectionTracker(closeGraceMs: number): ConnectionTracker {
   const http1 = new Map<net.Socket, Set<TrackedResponse>>();
   const sessions = new Set<http2.Http2Session>();
   let draining = false;
+  // Idle HTTP/1.1 connections are kept a moment into the drain: a client that sends on one then
+  // gets an answer (refused, connection: close) instead of a close racing its request.
+  let lingering = false;
   let forceTimer: NodeJS.Timeout | undefined;
+  let lingerTimer: NodeJS.Timeout | undefined;
 
   const settle = (): void => {
     if (forceTimer !== undefined && transports.size === 0 && sessions.size === 0) {
       clearTimeout(forceTimer);
+      clearTimeout(lingerTimer);
       forceTimer = undefined;
     }
   };
   const endIfIdle = (socket: net.Socket): void => {
-    if (http1.get(socket)?.size === 0) socket.end();
+    if (!lingering && http1.get(socket)?.size === 0) socket.end();
   };
 
   return {
@@ -348,21 +471,26 @@ function createConnectionTracker(closeGraceMs: number): ConnectionTracker {
         sessions.delete(session);
         settle();
       });
-      if (draining) session.close();
+      if (draining) closeGently(session);
     },
+    draining: () => draining,
     drain() {
       if (draining) return;
       draining = true;
+      lingering = true;
       for (const socket of undecided) socket.destroy();
-      for (const session of sessions) session.close();
-      for (const [socket, responses] of http1) {
-        if (responses.size === 0) {
-          socket.end();
-          continue;
-        }
+      for (const session of sessions) closeGently(session);
+      for (const responses of http1.values()) {
         // Tell the client not to reuse the connection; it is ended once the response is done.
         for (const res of responses) if (!res.headersSent) res.setHeader("connection", "close");
       }
+      lingerTimer = setTimeout(
+        () => {
+          lingering = false;
+          for (const socket of http1.keys()) endIfIdle(socket);
+        },
+        Math.min(idleLingerMs, closeGraceMs),
+      );
       forceTimer = setTimeout(() => {
         for (const session of sessions) session.destroy();
         for (const socket of http1.keys()) socket.destroy();
@@ -371,6 +499,31 @@ function createConnectionTracker(closeGraceMs: number): ConnectionTracker {
       settle();
     },
   };
+}
+
+/**
+ * GOAWAY in two steps (RFC 9113 §6.8): first a notice that names no last stream, so the streams the
+ * client sent before it saw it are still taken (and answered: served in flight or refused in their
+ * protocol); after one round trip (a PING's answer) the final GOAWAY. A single GOAWAY naming the last
+ * stream seen would make the client fail those in transit with REFUSED_STREAM, which connect-node
+ * reports as `internal`. Streams already open finish either way.
+ */
+function closeGently(session: http2.Http2Session): void {
+  if (session.closed || session.destroyed) return;
+  const close = (): void => {
+    if (!session.closed && !session.destroyed) session.close();
+  };
+  try {
+    session.goaway(http2.constants.NGHTTP2_NO_ERROR, 2 ** 31 - 1);
+    if (session.ping(close)) {
+      // A client that never answers the PING still gets the final GOAWAY.
+      setTimeout(close, 1_000).unref();
+      return;
+    }
+  } catch {
+    // A session in the middle of going away refuses frames: the plain close below still works.
+  }
+  close();
 }
 
 function positiveMs(name: string, value: number): number {

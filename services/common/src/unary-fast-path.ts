@@ -16,6 +16,8 @@ import {
 import * as connect from "@connectrpc/connect/protocol-connect";
 import * as grpc from "@connectrpc/connect/protocol-grpc";
 import { trailerSerialize } from "@connectrpc/connect/protocol-grpc-web";
+import { isFrozenMessage } from "./frozen-messages.js";
+import { type PeerIdentity, peerIdentityOf, peerIdentityOfStream } from "./peer-identity.js";
 import { type CallState, runUnaryCall, type UnarySpec } from "./unary-call.js";
 
 // The unary fast path: Connect (POST JSON/binary, GET), gRPC and gRPC-Web unary calls answered
@@ -37,8 +39,11 @@ export interface UnaryFastPathOptions {
   interceptors: readonly Interceptor[];
   /** The request id for a request (the caller's x-request-id when acceptable). */
   requestId(given: string | string[] | undefined): string;
-  /** The per-call context values; nodeHttpVersion as Node gives it ("1.1", "2.0"). */
-  contextValues(requestId: string, nodeHttpVersion: string): ContextValues;
+  /**
+   * The per-call context values; nodeHttpVersion as Node gives it ("1.1", "2.0"); `peer` looks up
+   * the connection's verified client certificate (mTLS), for whoever needs it.
+   */
+  contextValues(requestId: string, nodeHttpVersion: string, peer: () => PeerIdentity | undefined): ContextValues;
 }
 
 export interface UnaryFastPath {
@@ -64,6 +69,8 @@ interface Exchange {
   url(): string;
   /** Calls `listener` once if the client goes away before the response is complete. */
   onClientGone(listener: () => void): void;
+  /** The connection's verified client certificate identity (mTLS), if any. */
+  peer(): PeerIdentity | undefined;
   /** Whether the request body was read to its end. */
   complete(): boolean;
   /** False once the response has started or the client is gone. */
@@ -84,6 +91,12 @@ interface Method {
   spec: UnarySpec;
   serialization: ReturnType<typeof createMethodSerializationLookup>;
   getAllowed: boolean;
+  /**
+   * Encoded responses of deep-frozen output messages (isFrozenMessage), binary and JSON: such a
+   * message can never change, so its bytes cannot go stale; a new version is a new object (the
+   * old one's entry goes with it). Only the bytes of one method and format share an entry.
+   */
+  encoded: { binary: WeakMap<object, Uint8Array>; json: WeakMap<object, Uint8Array> };
 }
 
 interface Call {
@@ -128,7 +141,7 @@ export function createUnaryFastPath(options: UnaryFastPathOptions): UnaryFastPat
           rawHeaders: ex.headers,
           url: () => ex.url(),
           timeoutMs: timeout.timeoutMs,
-          contextValues: options.contextValues(call.requestId, ex.httpVersion),
+          contextValues: options.contextValues(call.requestId, ex.httpVersion, ex.peer),
           // Watched only once someone holds the call's signal: most calls never look.
           onClientGone: (abort) =>
             ex.onClientGone(() => abort(new ConnectError("the client went away", Code.Canceled))),
@@ -138,7 +151,7 @@ export function createUnaryFastPath(options: UnaryFastPathOptions): UnaryFastPat
       );
       state = run.state;
       const output = await run.output;
-      const body = method.serialization.getO(call.binary).serialize(output as Message);
+      const body = encodeOutput(method, call.binary, output as Message);
       await writeOk(ex, call, body, state);
     } catch (e) {
       const error =
@@ -211,6 +224,17 @@ export function createUnaryFastPath(options: UnaryFastPathOptions): UnaryFastPat
     ex.respond(200, headers, envelope(trailerFlag, encodeTrailer(toRecord(trailers))));
   }
 
+  function encodeOutput(method: Method, binary: boolean, output: Message): Uint8Array {
+    if (!isFrozenMessage(output)) return method.serialization.getO(binary).serialize(output);
+    const cache = binary ? method.encoded.binary : method.encoded.json;
+    let bytes = cache.get(output);
+    if (bytes === undefined) {
+      bytes = method.serialization.getO(binary).serialize(output);
+      cache.set(output, bytes);
+    }
+    return bytes;
+  }
+
   function negotiate(call: Call): Compression | null {
     if (call.accept === undefined) return null;
     return compressionNegotiate(
@@ -227,6 +251,7 @@ export function createUnaryFastPath(options: UnaryFastPathOptions): UnaryFastPat
         spec,
         serialization: createMethodSerializationLookup(spec.method, opt.binaryOptions, opt.jsonOptions, opt),
         getAllowed: spec.method.idempotency === MethodOptions_IdempotencyLevel.NO_SIDE_EFFECTS,
+        encoded: { binary: new WeakMap(), json: new WeakMap() },
       });
     },
     handle(req, res) {
@@ -431,6 +456,7 @@ function nodeExchange(req: NodeRequest, res: NodeResponse): Exchange {
     httpVersion: req.httpVersion,
     body: req,
     url: () => requestUrl(req),
+    peer: () => peerIdentityOf(req),
     onClientGone(listener) {
       res.once("close", () => {
         if (!res.writableFinished) listener();
@@ -470,6 +496,7 @@ function streamExchange(stream: http2.ServerHttp2Stream, headers: http2.Incoming
         `${scheme}://${headers[":authority"] ?? headers.host ?? "localhost"}`,
       ).toString();
     },
+    peer: () => peerIdentityOfStream(stream),
     onClientGone(listener) {
       stream.once("close", () => {
         if (!responded) listener();

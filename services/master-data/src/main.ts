@@ -1,12 +1,13 @@
 import { createHealth, createTelemetry, openServerAuth, runService, ServingStatus } from "@pos/common";
 import { createMasterDataApp } from "./app.js";
-import { readMasterDataConfig } from "./config.js";
+import { masterDataRequestBudgetMs, readMasterDataConfig } from "./config.js";
 import { openItemStore, seedDemoCatalogue } from "./open-store.js";
 
 // The only place that reads process.env and starts things (start-up, signals, shutdown: run-service.ts).
 await runService({
   name: "master-data",
   readConfig: readMasterDataConfig,
+  requestBudgetMs: masterDataRequestBudgetMs,
   async open(config) {
     const telemetry = createTelemetry("master-data", config.telemetry);
     const opened = await openItemStore(config);
@@ -25,12 +26,13 @@ await runService({
     };
     return { ...opened, store, health, telemetry, auth, close };
   },
-  async createApp(opened, config) {
+  async createApp(opened, config, { closeGraceMs }) {
     const app = await createMasterDataApp(opened.store, {
       ...config,
       ...opened.telemetry,
       health: opened.health,
       auth: opened.auth,
+      closeGraceMs,
     });
     app.log.info(opened.auth.describe, "credentials accepted (API keys, bearer tokens, service tokens)");
     opened.health.subscribe((status, failing) =>
@@ -56,7 +58,7 @@ await runService({
     fields: {
       protocols: ["connect+json", "connect+proto", "grpc", "grpc-web"],
       http: ["1.1", "2"],
-      tls: config.tls !== undefined,
+      tls: config.tls === undefined ? false : { clientCertificates: config.tls.clientAuth },
     },
   }),
 });
