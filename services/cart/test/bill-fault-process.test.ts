@@ -8,6 +8,7 @@ import {
   type ServiceProcess,
   spawnService,
   startFerretDb,
+  testAuth,
 } from "@pos/common/testing";
 import { CartStatus } from "@pos/gen/pos/cart/v1/cart_pb.js";
 import { CartService } from "@pos/gen/pos/cart/v1/cart_service_pb.js";
@@ -15,6 +16,9 @@ import { MongoClient } from "mongodb";
 import { createClient as createRedisClient } from "redis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startMasterDataProcess } from "./cart-harness.js";
+
+// Every call as an admin of the tenant it names (this file's test credentials, which the spawned services trust).
+const interceptors = [testAuth.clientInterceptor];
 
 // The sale record with MongoDB really killed: terminals sell through a real cart process whose
 // transaction log is a FerretDB of this test's own; it is SIGKILLed under load (Bills in flight),
@@ -78,7 +82,10 @@ if (redisUrl !== undefined) {
     });
     running.push(proc);
     const port = await proc.port(30_000);
-    return { proc, client: createClient(CartService, createGrpcTransport({ baseUrl: `http://127.0.0.1:${port}` })) };
+    return {
+      proc,
+      client: createClient(CartService, createGrpcTransport({ baseUrl: `http://127.0.0.1:${port}`, interceptors })),
+    };
   }
 
   const codeName = (e: unknown) => Code[ConnectError.from(e).code] ?? "unknown";

@@ -1,11 +1,14 @@
 import { fileURLToPath } from "node:url";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
-import { type ServiceProcess, spawnService } from "@pos/common/testing";
+import { type ServiceProcess, spawnService, testAuth } from "@pos/common/testing";
 import { CartService } from "@pos/gen/pos/cart/v1/cart_service_pb.js";
 import { ItemService } from "@pos/gen/pos/masterdata/v1/item_service_pb.js";
 import { afterEach, describe, expect, it } from "vitest";
 import { startMasterDataProcess } from "./cart-harness.js";
+
+// Every call as an admin of the tenant it names (this file's test credentials, which the spawned services trust).
+const interceptors = [testAuth.clientInterceptor];
 
 // SIGTERM on real processes: every call the server took gets a whole answer, calls that come
 // later get `unavailable`, and the process exits 0. The numbers are printed for the issue's note.
@@ -49,9 +52,12 @@ describe("shutdown on SIGTERM (real processes)", () => {
     const md = await startMasterDataProcess();
     running.push(md.proc);
     const clients = [
-      createClient(ItemService, createGrpcTransport({ baseUrl: md.url })),
-      createClient(ItemService, createConnectTransport({ baseUrl: md.url, httpVersion: "1.1" })),
-      createClient(ItemService, createConnectTransport({ baseUrl: md.url, httpVersion: "2", useBinaryFormat: true })),
+      createClient(ItemService, createGrpcTransport({ baseUrl: md.url, interceptors })),
+      createClient(ItemService, createConnectTransport({ baseUrl: md.url, httpVersion: "1.1", interceptors })),
+      createClient(
+        ItemService,
+        createConnectTransport({ baseUrl: md.url, httpVersion: "2", useBinaryFormat: true, interceptors }),
+      ),
     ];
     const outcomes: string[] = [];
     let stopping = false;
@@ -97,7 +103,10 @@ describe("shutdown on SIGTERM (real processes)", () => {
     });
     running.push(cart);
     const port = await cart.port(30_000);
-    const client = createClient(CartService, createGrpcTransport({ baseUrl: `http://127.0.0.1:${port}` }));
+    const client = createClient(
+      CartService,
+      createGrpcTransport({ baseUrl: `http://127.0.0.1:${port}`, interceptors }),
+    );
     const refs = [];
     // Three calls, so that the retry budget still allows one retry each.
     for (let i = 0; i < 3; i++) {
