@@ -12,7 +12,9 @@ function violations(run: () => void): [string, string][] {
   } catch (e) {
     const err = ConnectError.from(e);
     expect(err.code).toBe(Code.InvalidArgument);
-    return err.findDetails(BadRequestSchema).flatMap((d) => d.fieldViolations.map((v) => [v.field, v.description]));
+    return err
+      .findDetails(BadRequestSchema)
+      .flatMap((d) => d.fieldViolations.map((v): [string, string] => [v.field, v.description]));
   }
   return [];
 }
