@@ -51,7 +51,10 @@ await runService({
   onStop: (deps) => deps.health.shutdown(),
   serving: (config) => ({
     message: "cart serving CartService on one port",
-    fields: { http: ["1.1", "2"], tls: config.tls !== undefined },
+    fields: {
+      http: ["1.1", "2"],
+      tls: config.tls === undefined ? false : { clientCertificates: config.tls.clientAuth },
+    },
   }),
   stopping: (deps) => ({ masterData: deps.items.stats() }),
 });

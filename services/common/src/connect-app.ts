@@ -13,7 +13,13 @@ import { type CorsSettings, fastifyCorsOptions } from "./cors.js";
 import { createErrorMappingInterceptor } from "./errors.js";
 import { createHealth, createHealthService, type Health, ServingStatus } from "./health.js";
 import { createServerMetricsInterceptor, httpVersionKey, httpVersionOf } from "./metrics.js";
-import { createOnePortFastify, type FrontHandler, type StreamFrontHandler } from "./one-port-server.js";
+import {
+  createOnePortFastify,
+  type FrontHandler,
+  type OnePortTls,
+  type StreamFrontHandler,
+} from "./one-port-server.js";
+import { type PeerIdentity, peerIdentityKey, peerIdentityOf } from "./peer-identity.js";
 import { replyNotFoundInProtocol } from "./protocol-not-found.js";
 import { registerReflection } from "./reflection.js";
 import { createRequestLog, type RequestLog, requestLogKey, requestLogOf } from "./request-log.js";
@@ -42,7 +48,8 @@ export interface ConnectAppOptions {
   unaryFastPath?: boolean;
   /** Sees every request before either path takes it (tests use it to prove what went over the wire). */
   observeRequest?: (req: SeenRequest) => void;
-  tls?: { cert: Buffer; key: Buffer } | undefined;
+  /** TLS (and mTLS: the verified client certificate's identity is the context value peerIdentityKey). */
+  tls?: OnePortTls | undefined;
   /**
    * Responses at least this large are compressed when the client accepts gzip/br (Connect's
    * compressMinBytes, default 1 KiB). Compressing costs CPU per call, worth it only off a LAN.
@@ -89,8 +96,16 @@ export async function createConnectApp(options: ConnectAppOptions): Promise<Fast
     createErrorMappingInterceptor(),
     createStringBoundsInterceptor(options.stringMaxChars),
   ];
-  const contextValuesFor = (log: RequestLog, nodeHttpVersion: string): ContextValues =>
-    createContextValues().set(requestLogKey, log).set(httpVersionKey, httpVersionOf(nodeHttpVersion));
+  // Only a server that asks for client certificates can have a peer identity: others skip the lookup.
+  const withPeers = options.tls !== undefined && (options.tls.clientAuth ?? "none") !== "none";
+  const contextValuesFor = (
+    log: RequestLog,
+    nodeHttpVersion: string,
+    peer: () => PeerIdentity | undefined,
+  ): ContextValues => {
+    const values = createContextValues().set(requestLogKey, log).set(httpVersionKey, httpVersionOf(nodeHttpVersion));
+    return withPeers ? values.set(peerIdentityKey, peer()) : values;
+  };
   const handlerOptions = {
     readMaxBytes: options.readMaxBytes,
     acceptCompression: [compressionGzip, compressionBrotli],
@@ -105,8 +120,8 @@ export async function createConnectApp(options: ConnectAppOptions): Promise<Fast
           handlerOptions,
           interceptors,
           requestId: requestIdFrom,
-          contextValues: (requestId, nodeHttpVersion) =>
-            contextValuesFor(createRequestLog(app.log, requestId), nodeHttpVersion),
+          contextValues: (requestId, nodeHttpVersion, peer) =>
+            contextValuesFor(createRequestLog(app.log, requestId), nodeHttpVersion, peer),
         });
   const observe = options.observeRequest;
   let front: FrontHandler | undefined = fastPath?.handle;
@@ -169,7 +184,7 @@ export async function createConnectApp(options: ConnectAppOptions): Promise<Fast
     ...handlerOptions,
     interceptors,
     // fastify's own request logger: with LOG_REQUESTS its request lines carry what tracing binds too.
-    contextValues: (req) => contextValuesFor(requestLogOf(req), req.raw.httpVersion),
+    contextValues: (req) => contextValuesFor(requestLogOf(req), req.raw.httpVersion, () => peerIdentityOf(req.raw)),
   });
   return app;
 }

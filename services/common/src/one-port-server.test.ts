@@ -1,17 +1,14 @@
-import { spawnSync } from "node:child_process";
 import { once } from "node:events";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import http from "node:http";
 import http2 from "node:http2";
 import https from "node:https";
 import net from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { Duplex } from "node:stream";
 import tls from "node:tls";
 import type { FastifyInstance } from "fastify";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { createOnePortFastify, type OnePortOptions } from "./one-port-server.js";
+import { createTestCa } from "./testing/test-pki.js";
 
 // Deadlines for things that should happen at once; generous so a loaded CI machine does not flake.
 const soon = 10_000;
@@ -27,45 +24,17 @@ interface Answer {
 interface Cert {
   cert: Buffer;
   key: Buffer;
+  /** The CA that issued cert, for the clients to trust. */
+  ca: Buffer;
 }
 
-const hasOpenssl = spawnSync("openssl", ["version"]).status === 0;
 let cert: Cert | undefined;
-let certDir: string | undefined;
 
 beforeAll(() => {
-  if (!hasOpenssl) return;
-  // A throwaway self-signed certificate, so that no key is ever committed.
-  certDir = mkdtempSync(join(tmpdir(), "one-port-cert-"));
-  const result = spawnSync(
-    "openssl",
-    [
-      "req",
-      "-x509",
-      "-newkey",
-      "ec",
-      "-pkeyopt",
-      "ec_paramgen_curve:prime256v1",
-      "-nodes",
-      "-days",
-      "1",
-      "-subj",
-      "/CN=localhost",
-      "-addext",
-      "subjectAltName=IP:127.0.0.1",
-      "-keyout",
-      join(certDir, "key.pem"),
-      "-out",
-      join(certDir, "cert.pem"),
-    ],
-    { encoding: "utf8" },
-  );
-  if (result.status !== 0) throw new Error(`openssl could not make a test certificate: ${result.stderr}`);
-  cert = { cert: readFileSync(join(certDir, "cert.pem")), key: readFileSync(join(certDir, "key.pem")) };
-});
-
-afterAll(() => {
-  if (certDir !== undefined) rmSync(certDir, { recursive: true, force: true });
+  // Made at test time (test-pki.ts), so that no key is ever committed.
+  const ca = createTestCa();
+  const leaf = ca.issue({ commonName: "localhost", usage: ["server"] });
+  cert = { cert: Buffer.from(leaf.cert), key: Buffer.from(leaf.key), ca: Buffer.from(ca.cert) };
 });
 
 const apps: FastifyInstance[] = [];
@@ -245,9 +214,9 @@ function collect(socket: net.Socket): () => string {
 }
 
 for (const transport of transports) {
-  describe.skipIf(transport.name === "TLS" && !hasOpenssl)(`one port over ${transport.name}`, () => {
+  describe(`one port over ${transport.name}`, () => {
     const secure = transport.name === "TLS";
-    const ca = (): Buffer | undefined => transport.tls()?.cert;
+    const ca = (): Buffer | undefined => transport.tls()?.ca;
     const startWith = (options: OnePortOptions = {}): Promise<Started> => start({ tls: transport.tls(), ...options });
 
     it("answers GET, JSON POST and 404 identically over HTTP/1.1 and HTTP/2", async () => {

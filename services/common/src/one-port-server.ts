@@ -3,11 +3,12 @@ import http2 from "node:http2";
 import net from "node:net";
 import type { TLSSocket } from "node:tls";
 import fastify, { type FastifyInstance, type FastifyServerFactoryHandler, type FastifyServerOptions } from "fastify";
+import { contextOptionsOf, type PemFiles, type TlsReloadLog, watchPemFiles } from "./tls-files.js";
 
 export interface OnePortOptions
   extends Pick<FastifyServerOptions, "logger" | "disableRequestLogging" | "genReqId" | "bodyLimit"> {
   /** Serve TLS (HTTP/2 and HTTP/1.1 chosen by ALPN) instead of cleartext. */
-  tls?: { cert: string | Buffer; key: string | Buffer } | undefined;
+  tls?: OnePortTls | undefined;
   /** How long a new connection may take to show its protocol (cleartext) or finish its TLS handshake. */
   firstByteTimeoutMs?: number;
   /** Idle time after which an HTTP/1.1 keep-alive connection or an HTTP/2 session is closed. */
@@ -24,6 +25,27 @@ export interface OnePortOptions
    * (without passing `front`).
    */
   frontStream?: StreamFrontHandler | undefined;
+}
+
+/**
+ * Whether clients must show a certificate: `none` asks for none; `request` asks, lets clients
+ * without one (or with one that does not verify) connect, and only verified ones get an identity;
+ * `require` refuses at the handshake any client without a certificate that chains to `ca`.
+ */
+export type ClientAuth = "none" | "request" | "require";
+export const clientAuthModes: readonly ClientAuth[] = ["none", "request", "require"];
+
+export interface OnePortTls {
+  cert: string | Buffer;
+  key: string | Buffer;
+  /** CA bundle that client certificates must chain to (with clientAuth request or require). */
+  ca?: string | Buffer | undefined;
+  clientAuth?: ClientAuth | undefined;
+  /**
+   * Reload the certificate, key and CA bundle from these files when they change (tls-files.ts):
+   * new connections get the new ones, open connections keep theirs.
+   */
+  reload?: { files: PemFiles; intervalMs: number } | undefined;
 }
 
 export type FrontHandler = (
@@ -60,6 +82,11 @@ export function createOnePortFastify(options: OnePortOptions): FastifyInstance {
   };
   const tracker = createConnectionTracker(settings.closeGraceMs);
   let onSessionError: (err: Error) => void = () => {};
+  let tlsLog: TlsReloadLog & { debug(fields: Record<string, unknown>, message: string): void } = {
+    info: () => {},
+    error: () => {},
+    debug: () => {},
+  };
   const app: FastifyInstance = fastify({
     logger: options.logger ?? false,
     disableRequestLogging: options.disableRequestLogging,
@@ -85,7 +112,14 @@ export function createOnePortFastify(options: OnePortOptions): FastifyInstance {
                 req.httpVersionMajor === 2 ? fastifyHandler(req, res) : handler(req, res)) as typeof handler,
             };
       const server = options.tls
-        ? createTlsServer(handler, withStreams, options.tls, settings, tracker, (err) => onSessionError(err))
+        ? createTlsServer(handler, withStreams, options.tls, settings, tracker, {
+            onSessionError: (err) => onSessionError(err),
+            log: {
+              info: (fields, message) => tlsLog.info(fields, message),
+              error: (fields, message) => tlsLog.error(fields, message),
+              debug: (fields, message) => tlsLog.debug(fields, message),
+            },
+          })
         : createCleartextServer(handler, withStreams, settings, tracker, (err) => onSessionError(err));
       // fastify only listens, closes, reads address() and subscribes to events on the server it is
       // given; a net.Server or an Http2SecureServer does all of that as an http.Server would.
@@ -93,6 +127,11 @@ export function createOnePortFastify(options: OnePortOptions): FastifyInstance {
     },
   });
   onSessionError = (err) => app.log.debug({ err }, "http2 session error");
+  tlsLog = {
+    info: (fields, message) => app.log.info(fields, message),
+    error: (fields, message) => app.log.error(fields, message),
+    debug: (fields, message) => app.log.debug(fields, message),
+  };
   app.addHook("preClose", async () => {
     tracker.drain();
   });
@@ -183,21 +222,52 @@ function createCleartextServer(
 function createTlsServer(
   handler: FastifyServerFactoryHandler<http.Server>,
   streams: StreamsFirst | undefined,
-  tls: NonNullable<OnePortOptions["tls"]>,
+  tls: OnePortTls,
   settings: Settings,
   tracker: ConnectionTracker,
-  onSessionError: (err: Error) => void,
+  events: {
+    onSessionError: (err: Error) => void;
+    log: TlsReloadLog & { debug(fields: Record<string, unknown>, message: string): void };
+  },
 ): http2.Http2SecureServer {
+  const clientAuth = tls.clientAuth ?? "none";
+  if (clientAuth !== "none" && tls.ca === undefined) {
+    throw new Error(`clientAuth "${clientAuth}" needs a CA bundle (ca) to verify client certificates against`);
+  }
   // ALPN picks the protocol, so no sniffing: allowHTTP1 works for the TLS server.
   const server = http2.createSecureServer(
     {
       cert: tls.cert,
       key: tls.key,
+      ...(tls.ca !== undefined && { ca: tls.ca }),
+      requestCert: clientAuth !== "none",
+      // "request": the handshake completes either way; peer-identity.ts trusts only verified certificates.
+      rejectUnauthorized: clientAuth === "require",
       allowHTTP1: true,
       ALPNProtocols: ["h2", "http/1.1"],
       handshakeTimeout: settings.firstByteTimeoutMs,
     },
     asHttp2Handler(streams?.handler ?? handler),
+  );
+  const reload = tls.reload;
+  if (reload !== undefined) {
+    let watch: { stop(): void } | undefined;
+    server.on("listening", () => {
+      watch ??= watchPemFiles(reload.files, {
+        intervalMs: reload.intervalMs,
+        current: { cert: toBuffer(tls.cert), key: toBuffer(tls.key), ca: toBuffer(tls.ca) },
+        // Throws on a certificate/key pair that does not match or is not PEM: the old context stays.
+        apply: (material) => server.setSecureContext(contextOptionsOf(material)),
+        log: events.log,
+        what: "server",
+      });
+    });
+    server.on("close", () => watch?.stop());
+  }
+  // A refused client certificate (none, unknown CA, expired) ends the handshake here; debug only,
+  // as any scanner on the port would otherwise fill the log.
+  server.on("tlsClientError", (err: Error & { code?: string }) =>
+    events.log.debug({ code: err.code, reason: err.message }, "TLS handshake failed"),
   );
   if (streams !== undefined) serveStreamsFirst(server, streams.frontStream);
   // Plain properties on the secure server, read by the HTTP/1.1 code it runs for allowHTTP1 clients.
@@ -209,11 +279,15 @@ function createTlsServer(
     if (socket.alpnProtocol !== "h2") tracker.trackHttp1(socket);
   });
   server.on("session", (session: http2.ServerHttp2Session) => watchSession(session, settings, tracker));
-  server.on("sessionError", onSessionError);
+  server.on("sessionError", events.onSessionError);
   server.on("request", (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => {
     if (req.httpVersionMajor < 2) tracker.trackRequest(req.socket, res);
   });
   return server;
+}
+
+function toBuffer(pem: string | Buffer | undefined): Buffer | undefined {
+  return typeof pem === "string" ? Buffer.from(pem) : pem;
 }
 
 function http1Timeouts(settings: Settings) {

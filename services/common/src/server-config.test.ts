@@ -1,10 +1,11 @@
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { createEnvReader, type Env } from "./env-config.js";
 import { readMongoSettings, readServerSettings } from "./server-config.js";
 import { configProblems } from "./testing/config-problems.js";
+import { createTestCa, writePemFiles } from "./testing/test-pki.js";
 
 function read(env: Env) {
   const r = createEnvReader(env);
@@ -14,6 +15,33 @@ function read(env: Env) {
 }
 
 const problemsOf = (env: Env) => configProblems(() => read(env));
+
+/** A server certificate and key, another key, a CA and a file that is not PEM, on disk (made once). */
+let made: ReturnType<typeof makePki> | undefined;
+function pki() {
+  made ??= makePki();
+  return made;
+}
+
+function makePki() {
+  const ca = createTestCa();
+  const leaf = ca.issue({ commonName: "localhost", usage: ["server"] });
+  const paths = writePemFiles(mkdtempSync(path.join(tmpdir(), "server-config-")), {
+    "cert.pem": leaf.cert,
+    "key.pem": leaf.key,
+    "ca.pem": ca.cert,
+    "other-key.pem": ca.issue({ commonName: "other" }).key,
+    "garbage.pem": "not PEM at all",
+  });
+  const env = { TLS_CERT_FILE: paths["cert.pem"], TLS_KEY_FILE: paths["key.pem"], CA: paths["ca.pem"] };
+  const { CA: _, ...settingsEnv } = env;
+  return {
+    env,
+    paths,
+    files: { serverCert: leaf.cert, serverKey: leaf.key, paths },
+    tls: read(settingsEnv).tls,
+  };
+}
 
 describe("server and MongoDB settings", () => {
   it("defaults to loopback, the service's port, info logs, 1 MiB messages, cleartext, in-memory storage", () => {
@@ -30,13 +58,48 @@ describe("server and MongoDB settings", () => {
     });
   });
 
-  it("reads TLS files when both are given", () => {
-    const dir = mkdtempSync(path.join(tmpdir(), "server-config-"));
-    writeFileSync(path.join(dir, "cert.pem"), "CERT");
-    writeFileSync(path.join(dir, "key.pem"), "KEY");
-    const { tls } = read({ TLS_CERT_FILE: path.join(dir, "cert.pem"), TLS_KEY_FILE: path.join(dir, "key.pem") });
-    expect(tls?.cert.toString()).toBe("CERT");
-    expect(tls?.key.toString()).toBe("KEY");
+  it("reads TLS files when both are given: no client certificates, reloaded every 5 s", () => {
+    const { tls, files } = pki();
+    expect(tls?.cert.toString()).toBe(files.serverCert);
+    expect(tls?.key.toString()).toBe(files.serverKey);
+    expect(tls).toMatchObject({
+      clientAuth: "none",
+      ca: undefined,
+      reload: { intervalMs: 5000, files: { cert: files.paths["cert.pem"], key: files.paths["key.pem"] } },
+    });
+  });
+
+  it("requires client certificates once TLS_CLIENT_CA_FILE is set, unless TLS_CLIENT_AUTH=request", () => {
+    const base = pki().env;
+    const required = read({ ...base, TLS_CLIENT_CA_FILE: base.CA }).tls;
+    expect(required?.clientAuth).toBe("require");
+    expect(required?.ca?.toString()).toContain("BEGIN CERTIFICATE");
+    expect(read({ ...base, TLS_CLIENT_CA_FILE: base.CA, TLS_CLIENT_AUTH: "request" }).tls?.clientAuth).toBe("request");
+    expect(read({ ...base, TLS_RELOAD_INTERVAL_MS: "0" }).tls?.reload).toBeUndefined();
+  });
+
+  it("refuses TLS settings that do not fit together, naming the variables", () => {
+    const base = pki().env;
+    expect(problemsOf({ TLS_CLIENT_CA_FILE: base.CA })).toEqual([
+      "TLS_CLIENT_CA_FILE and TLS_CLIENT_AUTH need TLS: set TLS_CERT_FILE and TLS_KEY_FILE too",
+    ]);
+    expect(problemsOf({ ...base, TLS_CLIENT_AUTH: "require" })).toEqual([
+      "TLS_CLIENT_AUTH=require needs TLS_CLIENT_CA_FILE: the CA bundle client certificates must chain to",
+    ]);
+    expect(problemsOf({ ...base, TLS_CLIENT_CA_FILE: base.CA, TLS_CLIENT_AUTH: "none" })).toEqual([
+      "TLS_CLIENT_CA_FILE is set but TLS_CLIENT_AUTH=none asks for no client certificate: use request or require",
+    ]);
+    expect(problemsOf({ ...base, TLS_CLIENT_AUTH: "always" })).toEqual([
+      'TLS_CLIENT_AUTH must be one of none | request | require, got "always"',
+    ]);
+  });
+
+  it("refuses at start-up a key that does not match its certificate, or a file that is not PEM", () => {
+    const { env, paths } = pki();
+    const [mismatch] = problemsOf({ ...env, TLS_KEY_FILE: paths["other-key.pem"] });
+    expect(mismatch).toMatch(/^TLS_CERT_FILE\/TLS_KEY_FILE are not a usable certificate, key: .*key values mismatch/);
+    const [garbage] = problemsOf({ ...env, TLS_CLIENT_CA_FILE: paths["garbage.pem"] });
+    expect(garbage).toMatch(/^TLS_CERT_FILE\/TLS_KEY_FILE\/TLS_CLIENT_CA_FILE are not a usable/);
   });
 
   it("names every bad variable at once", () => {
@@ -63,6 +126,6 @@ describe("server and MongoDB settings", () => {
 
   it("says which TLS file it cannot read", () => {
     const [problem] = problemsOf({ TLS_CERT_FILE: "/no/such/cert.pem", TLS_KEY_FILE: "/no/such/key.pem" });
-    expect(problem).toMatch(/^cannot read TLS_CERT_FILE\/TLS_KEY_FILE: .*\/no\/such\/cert\.pem/);
+    expect(problem).toMatch(/^cannot read the TLS files: .*\/no\/such\/cert\.pem/);
   });
 });

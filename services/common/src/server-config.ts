@@ -1,6 +1,7 @@
-import { readFileSync } from "node:fs";
 import { type CorsSettings, readCorsSettings } from "./cors.js";
 import type { EnvReader } from "./env-config.js";
+import { type ClientAuth, clientAuthModes, type OnePortTls } from "./one-port-server.js";
+import { readPemFiles, secureContextOf } from "./tls-files.js";
 import type { TracingSettings } from "./tracing.js";
 
 /** What every service's HTTP side is configured with (see README: environment variables). */
@@ -12,13 +13,22 @@ export interface ServerSettings {
   readMaxBytes: number;
   /** UNARY_FAST_PATH=false sends every call through connect-fastify (see unary-fast-path.ts). */
   unaryFastPath: boolean;
-  tls: { cert: Buffer; key: Buffer } | undefined;
+  /** TLS_CERT_FILE/TLS_KEY_FILE (+ TLS_CLIENT_CA_FILE, TLS_CLIENT_AUTH, TLS_RELOAD_INTERVAL_MS); cleartext when undefined. */
+  tls: ServerTls | undefined;
   cors: CorsSettings;
   telemetry: {
     /** GET /metrics and the RPC histograms (METRICS, on by default). */
     metrics: boolean;
     tracing: TracingSettings;
   };
+}
+
+/** The listener's TLS, read from files at start-up (a bad file stops the service, naming it). */
+export interface ServerTls extends OnePortTls {
+  cert: Buffer;
+  key: Buffer;
+  ca?: Buffer | undefined;
+  clientAuth: ClientAuth;
 }
 
 export function readServerSettings(r: EnvReader, portVariable: string, defaultPort: number): ServerSettings {
@@ -33,18 +43,70 @@ export function readServerSettings(r: EnvReader, portVariable: string, defaultPo
     cors: readCorsSettings(r),
     telemetry: { metrics: r.bool("METRICS", true), tracing: readTracingSettings(r) },
   };
+  settings.tls = readServerTls(r);
+  return settings;
+}
+
+/**
+ * TLS_CERT_FILE + TLS_KEY_FILE turn TLS on; TLS_CLIENT_CA_FILE adds client certificates (mTLS,
+ * TLS_CLIENT_AUTH `require` unless set to `request`); the files are re-read every
+ * TLS_RELOAD_INTERVAL_MS (0: never). The files must make a usable context now: a key that does not
+ * match its certificate is a start-up error, not a failed handshake later.
+ */
+function readServerTls(r: EnvReader): ServerTls | undefined {
   const certFile = r.optionalString("TLS_CERT_FILE");
   const keyFile = r.optionalString("TLS_KEY_FILE");
+  const caFile = r.optionalString("TLS_CLIENT_CA_FILE");
+  const authText = r.optionalString("TLS_CLIENT_AUTH");
+  const reloadIntervalMs = r.int("TLS_RELOAD_INTERVAL_MS", 5000, 0, 86_400_000);
+  const clientAuth = r.oneOf<ClientAuth>("TLS_CLIENT_AUTH", caFile === undefined ? "none" : "require", clientAuthModes);
   if ((certFile === undefined) !== (keyFile === undefined)) {
     r.problem("TLS_CERT_FILE and TLS_KEY_FILE must be set together (or neither, for cleartext)");
-  } else if (certFile !== undefined && keyFile !== undefined) {
-    try {
-      settings.tls = { cert: readFileSync(certFile), key: readFileSync(keyFile) };
-    } catch (e) {
-      r.problem(`cannot read TLS_CERT_FILE/TLS_KEY_FILE: ${(e as Error).message}`);
-    }
+    return undefined;
   }
-  return settings;
+  if (certFile === undefined || keyFile === undefined) {
+    if (caFile !== undefined || authText !== undefined) {
+      r.problem("TLS_CLIENT_CA_FILE and TLS_CLIENT_AUTH need TLS: set TLS_CERT_FILE and TLS_KEY_FILE too");
+    }
+    return undefined;
+  }
+  if (clientAuth !== "none" && caFile === undefined) {
+    r.problem(
+      `TLS_CLIENT_AUTH=${clientAuth} needs TLS_CLIENT_CA_FILE: the CA bundle client certificates must chain to`,
+    );
+    return undefined;
+  }
+  if (clientAuth === "none" && caFile !== undefined) {
+    r.problem(
+      "TLS_CLIENT_CA_FILE is set but TLS_CLIENT_AUTH=none asks for no client certificate: use request or require",
+    );
+    return undefined;
+  }
+  const files = { cert: certFile, key: keyFile, ca: caFile };
+  let material: ReturnType<typeof readPemFiles>;
+  try {
+    material = readPemFiles(files);
+  } catch (e) {
+    r.problem(`cannot read the TLS files: ${(e as Error).message}`);
+    return undefined;
+  }
+  try {
+    secureContextOf(material);
+  } catch (e) {
+    r.problem(
+      `TLS_CERT_FILE/TLS_KEY_FILE${caFile === undefined ? "" : "/TLS_CLIENT_CA_FILE"} are not a usable certificate, key${caFile === undefined ? "" : " and CA bundle"}: ${(e as Error).message}`,
+    );
+    return undefined;
+  }
+  const { cert, key, ca } = material;
+  if (cert === undefined || key === undefined) return undefined;
+  return {
+    cert,
+    key,
+    ca,
+    clientAuth,
+    reload: reloadIntervalMs === 0 ? undefined : { files, intervalMs: reloadIntervalMs },
+  };
 }
 
 /** MONGODB_URI (unset = embedded in-memory) and the bound on every MongoDB operation. */

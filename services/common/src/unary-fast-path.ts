@@ -16,6 +16,7 @@ import {
 import * as connect from "@connectrpc/connect/protocol-connect";
 import * as grpc from "@connectrpc/connect/protocol-grpc";
 import { trailerSerialize } from "@connectrpc/connect/protocol-grpc-web";
+import { type PeerIdentity, peerIdentityOf, peerIdentityOfStream } from "./peer-identity.js";
 import { type CallState, runUnaryCall, type UnarySpec } from "./unary-call.js";
 
 // The unary fast path: Connect (POST JSON/binary, GET), gRPC and gRPC-Web unary calls answered
@@ -37,8 +38,11 @@ export interface UnaryFastPathOptions {
   interceptors: readonly Interceptor[];
   /** The request id for a request (the caller's x-request-id when acceptable). */
   requestId(given: string | string[] | undefined): string;
-  /** The per-call context values; nodeHttpVersion as Node gives it ("1.1", "2.0"). */
-  contextValues(requestId: string, nodeHttpVersion: string): ContextValues;
+  /**
+   * The per-call context values; nodeHttpVersion as Node gives it ("1.1", "2.0"); `peer` looks up
+   * the connection's verified client certificate (mTLS), for whoever needs it.
+   */
+  contextValues(requestId: string, nodeHttpVersion: string, peer: () => PeerIdentity | undefined): ContextValues;
 }
 
 export interface UnaryFastPath {
@@ -64,6 +68,8 @@ interface Exchange {
   url(): string;
   /** Calls `listener` once if the client goes away before the response is complete. */
   onClientGone(listener: () => void): void;
+  /** The connection's verified client certificate identity (mTLS), if any. */
+  peer(): PeerIdentity | undefined;
   /** Whether the request body was read to its end. */
   complete(): boolean;
   /** False once the response has started or the client is gone. */
@@ -128,7 +134,7 @@ export function createUnaryFastPath(options: UnaryFastPathOptions): UnaryFastPat
           rawHeaders: ex.headers,
           url: () => ex.url(),
           timeoutMs: timeout.timeoutMs,
-          contextValues: options.contextValues(call.requestId, ex.httpVersion),
+          contextValues: options.contextValues(call.requestId, ex.httpVersion, ex.peer),
           // Watched only once someone holds the call's signal: most calls never look.
           onClientGone: (abort) =>
             ex.onClientGone(() => abort(new ConnectError("the client went away", Code.Canceled))),
@@ -431,6 +437,7 @@ function nodeExchange(req: NodeRequest, res: NodeResponse): Exchange {
     httpVersion: req.httpVersion,
     body: req,
     url: () => requestUrl(req),
+    peer: () => peerIdentityOf(req),
     onClientGone(listener) {
       res.once("close", () => {
         if (!res.writableFinished) listener();
@@ -470,6 +477,7 @@ function streamExchange(stream: http2.ServerHttp2Stream, headers: http2.Incoming
         `${scheme}://${headers[":authority"] ?? headers.host ?? "localhost"}`,
       ).toString();
     },
+    peer: () => peerIdentityOfStream(stream),
     onClientGone(listener) {
       stream.once("close", () => {
         if (!responded) listener();

@@ -45,7 +45,7 @@ await runService({
     fields: {
       protocols: ["connect+json", "connect+proto", "grpc", "grpc-web"],
       http: ["1.1", "2"],
-      tls: config.tls !== undefined,
+      tls: config.tls === undefined ? false : { clientCertificates: config.tls.clientAuth },
     },
   }),
 });

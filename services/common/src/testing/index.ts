@@ -3,3 +3,4 @@ export * from "./config-problems.js";
 export * from "./mongo-suite.js";
 export * from "./redis-suite.js";
 export * from "./spawn-service.js";
+export * from "./test-pki.js";
