@@ -56,9 +56,10 @@ describe.each([
       const listed = await failure(() =>
         client.batchGetItemDetails({ tenantId: "T0001", storeCode: "S0001", itemCodes: ["ITEM0001", "A B"] }),
       );
-      expect(listed.findDetails(BadRequestSchema)[0]?.fieldViolations.map((v) => v.field), name).toEqual([
-        "item_codes[1]",
-      ]);
+      expect(
+        listed.findDetails(BadRequestSchema)[0]?.fieldViolations.map((v) => v.field),
+        name,
+      ).toEqual(["item_codes[1]"]);
     }
   });
 
@@ -84,7 +85,9 @@ describe.each([
   it("not_found carries an ErrorInfo with an UPPER_SNAKE reason, the domain and the ids, over every transport", async () => {
     for (const { name, transport } of transports()) {
       const client = createClient(ItemService, transport);
-      const item = await failure(() => client.getItemDetail({ tenantId: "T0001", storeCode: "S0001", itemCode: "NOPE" }));
+      const item = await failure(() =>
+        client.getItemDetail({ tenantId: "T0001", storeCode: "S0001", itemCode: "NOPE" }),
+      );
       expect(item.findDetails(ErrorInfoSchema), name).toEqual([
         expect.objectContaining({
           reason: "ITEM_NOT_FOUND",

@@ -82,7 +82,11 @@ describe("external clients: curl, buf curl, grpcurl", () => {
         {
           type: "google.rpc.ErrorInfo",
           value: expect.any(String),
-          debug: { reason: "ITEM_NOT_FOUND", domain: "pos.example", metadata: { tenant_id: "T0001", item_code: "NOPE" } },
+          debug: {
+            reason: "ITEM_NOT_FOUND",
+            domain: "pos.example",
+            metadata: { tenant_id: "T0001", item_code: "NOPE" },
+          },
         },
       ],
     });
