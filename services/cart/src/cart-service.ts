@@ -98,7 +98,8 @@ export function createCartService(deps: CartServiceDeps): ServiceImpl<typeof Car
       try {
         await carts.create(cart);
       } catch (e) {
-        if (e instanceof TooManyOpenCartsError) throw new ConnectError(e.message, Code.ResourceExhausted);
+        if (e instanceof TooManyOpenCartsError)
+          throw errorWithReason(Code.ResourceExhausted, "TOO_MANY_OPEN_CARTS", e.message);
         throw e;
       }
       return create(CreateCartResponseSchema, { cart });
@@ -221,7 +222,8 @@ export function createCartService(deps: CartServiceDeps): ServiceImpl<typeof Car
     try {
       updated = await carts.closeCart(key, apply);
     } catch (e) {
-      if (e instanceof CartConflictError) throw new ConnectError(`${e.message}; try again`, Code.Aborted);
+      if (e instanceof CartConflictError)
+        throw errorWithReason(Code.Aborted, "CART_CONFLICT", `${e.message}; try again`);
       throw e;
     }
     if (updated === undefined) throw cartNotFound(key);
