@@ -4,6 +4,7 @@ export * from "./cors.js";
 export * from "./env-config.js";
 export * from "./errors.js";
 export * from "./field-checks.js";
+export * from "./frozen-messages.js";
 export * from "./health.js";
 export * from "./metrics.js";
 export * from "./mongo.js";

@@ -85,7 +85,7 @@ export function runUnaryCall(
     return controller.signal;
   };
   const header = (): Headers => {
-    requestHeader ??= headersFromNode(init.rawHeaders);
+    requestHeader ??= new NodeRequestHeaders(init.rawHeaders);
     return requestHeader;
   };
   const timeoutMs = (): number | undefined =>
@@ -173,15 +173,96 @@ export function runUnaryCall(
   return { state, output };
 }
 
-/** Node's header object as Fetch Headers, without HTTP/2 pseudo-headers (as connect-node does). */
-export function headersFromNode(raw: Record<string, string | string[] | undefined>): Headers {
-  const h = new Headers();
-  for (const key in raw) {
-    if (key.charCodeAt(0) === 58 /* ":" */) continue;
-    const value = raw[key];
-    if (value === undefined) continue;
-    if (Array.isArray(value)) for (const v of value) h.append(key, v);
-    else h.append(key, value);
+type RawHeaders = Record<string, string | string[] | undefined>;
+
+/**
+ * Node's request headers as Fetch Headers, without HTTP/2 pseudo-headers (as connect-node does),
+ * filled only when needed: get() and has() read Node's object directly, so an interceptor that
+ * looks at one header (metrics: content-type; credentials) costs no copy of them all. Anything
+ * else (iteration, changes) fills the real Headers first and then behaves as Headers does.
+ */
+export class NodeRequestHeaders extends Headers {
+  #raw: RawHeaders | undefined;
+
+  constructor(raw: RawHeaders) {
+    super();
+    this.#raw = raw;
   }
-  return h;
+
+  #fill(): void {
+    const raw = this.#raw;
+    if (raw === undefined) return;
+    this.#raw = undefined;
+    for (const key in raw) {
+      if (key.charCodeAt(0) === 58 /* ":" */) continue;
+      const value = raw[key];
+      if (value === undefined) continue;
+      if (Array.isArray(value)) for (const v of value) super.append(key, v);
+      else super.append(key, value);
+    }
+  }
+
+  /** Node's value for a (valid, non-pseudo) header name, or undefined when Headers must answer. */
+  #rawValue(name: string): string | null | undefined {
+    const raw = this.#raw;
+    if (raw === undefined || name.charCodeAt(0) === 58) return undefined;
+    const value = raw[name.toLowerCase()];
+    if (value === undefined) return null;
+    return Array.isArray(value) ? value.join(", ") : value;
+  }
+
+  override get(name: string): string | null {
+    const value = this.#rawValue(name);
+    return value !== undefined ? value : super.get(name);
+  }
+
+  override has(name: string): boolean {
+    const value = this.#rawValue(name);
+    return value !== undefined ? value !== null : super.has(name);
+  }
+
+  override append(name: string, value: string): void {
+    this.#fill();
+    super.append(name, value);
+  }
+
+  override set(name: string, value: string): void {
+    this.#fill();
+    super.set(name, value);
+  }
+
+  override delete(name: string): void {
+    this.#fill();
+    super.delete(name);
+  }
+
+  override getSetCookie(): string[] {
+    this.#fill();
+    return super.getSetCookie();
+  }
+
+  override forEach(callback: (value: string, key: string, parent: Headers) => void, thisArg?: unknown): void {
+    this.#fill();
+    super.forEach(callback, thisArg);
+  }
+
+  override entries(): HeadersIterator<[string, string]> {
+    this.#fill();
+    return super.entries();
+  }
+
+  override keys(): HeadersIterator<string> {
+    this.#fill();
+    return super.keys();
+  }
+
+  override values(): HeadersIterator<string> {
+    this.#fill();
+    return super.values();
+  }
+
+  override [Symbol.iterator](): HeadersIterator<[string, string]> {
+    this.#fill();
+    return super[Symbol.iterator]();
+  }
 }

@@ -16,6 +16,7 @@ import {
 import * as connect from "@connectrpc/connect/protocol-connect";
 import * as grpc from "@connectrpc/connect/protocol-grpc";
 import { trailerSerialize } from "@connectrpc/connect/protocol-grpc-web";
+import { isFrozenMessage } from "./frozen-messages.js";
 import { type PeerIdentity, peerIdentityOf, peerIdentityOfStream } from "./peer-identity.js";
 import { type CallState, runUnaryCall, type UnarySpec } from "./unary-call.js";
 
@@ -90,6 +91,12 @@ interface Method {
   spec: UnarySpec;
   serialization: ReturnType<typeof createMethodSerializationLookup>;
   getAllowed: boolean;
+  /**
+   * Encoded responses of deep-frozen output messages (isFrozenMessage), binary and JSON: such a
+   * message can never change, so its bytes cannot go stale; a new version is a new object (the
+   * old one's entry goes with it). Only the bytes of one method and format share an entry.
+   */
+  encoded: { binary: WeakMap<object, Uint8Array>; json: WeakMap<object, Uint8Array> };
 }
 
 interface Call {
@@ -144,7 +151,7 @@ export function createUnaryFastPath(options: UnaryFastPathOptions): UnaryFastPat
       );
       state = run.state;
       const output = await run.output;
-      const body = method.serialization.getO(call.binary).serialize(output as Message);
+      const body = encodeOutput(method, call.binary, output as Message);
       await writeOk(ex, call, body, state);
     } catch (e) {
       const error =
@@ -217,6 +224,17 @@ export function createUnaryFastPath(options: UnaryFastPathOptions): UnaryFastPat
     ex.respond(200, headers, envelope(trailerFlag, encodeTrailer(toRecord(trailers))));
   }
 
+  function encodeOutput(method: Method, binary: boolean, output: Message): Uint8Array {
+    if (!isFrozenMessage(output)) return method.serialization.getO(binary).serialize(output);
+    const cache = binary ? method.encoded.binary : method.encoded.json;
+    let bytes = cache.get(output);
+    if (bytes === undefined) {
+      bytes = method.serialization.getO(binary).serialize(output);
+      cache.set(output, bytes);
+    }
+    return bytes;
+  }
+
   function negotiate(call: Call): Compression | null {
     if (call.accept === undefined) return null;
     return compressionNegotiate(
@@ -233,6 +251,7 @@ export function createUnaryFastPath(options: UnaryFastPathOptions): UnaryFastPat
         spec,
         serialization: createMethodSerializationLookup(spec.method, opt.binaryOptions, opt.jsonOptions, opt),
         getAllowed: spec.method.idempotency === MethodOptions_IdempotencyLevel.NO_SIDE_EFFECTS,
+        encoded: { binary: new WeakMap(), json: new WeakMap() },
       });
     },
     handle(req, res) {

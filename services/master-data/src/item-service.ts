@@ -1,11 +1,13 @@
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
-import { invalid } from "@pos/common";
+import { freezeMessage, invalid, isFrozenMessage } from "@pos/common";
 import type { Item } from "@pos/gen/pos/masterdata/v1/item_pb.js";
 import {
+  type BatchGetItemDetailsResponse,
   BatchGetItemDetailsResponseSchema,
   DeleteItemResponseSchema,
   type GetItemDetailRequest,
+  type GetItemDetailResponse,
   GetItemDetailResponseSchema,
   type ItemService,
   ListItemsResponseSchema,
@@ -51,11 +53,34 @@ async function itemNotFound(store: ItemStore, tenantId: string, itemCode: string
   return new ConnectError(`item "${itemCode}" not found in tenant "${tenantId}"`, Code.NotFound);
 }
 
+/**
+ * One response per frozen item, itself frozen: the store hands out the same item until it changes,
+ * so the answer (and its encoding, cached by the fast path) is shared too. A changed item is a new
+ * object with a new entry; the old one's goes when the item is collected.
+ */
+function sharedResponses<R extends object>(make: (item: Item) => R): (item: Item) => R {
+  const made = new WeakMap<Item, R>();
+  return (item) => {
+    if (!isFrozenMessage(item)) return make(item);
+    let response = made.get(item);
+    if (response === undefined) {
+      response = freezeMessage(make(item));
+      made.set(item, response);
+    }
+    return response;
+  };
+}
+
 /** The ItemService handlers: validate → store → response. Errors name what is missing. */
 export function createItemService(store: ItemStore): ServiceImpl<typeof ItemService> {
+  const detail = sharedResponses((item): GetItemDetailResponse => create(GetItemDetailResponseSchema, { item }));
+  // cart asks for one code per line it adds: the common batch is one item, found.
+  const batchOfOne = sharedResponses(
+    (item): BatchGetItemDetailsResponse => create(BatchGetItemDetailsResponseSchema, { items: [item] }),
+  );
   return {
     async getItemDetail(req) {
-      return create(GetItemDetailResponseSchema, { item: await findItem(store, req) });
+      return detail(await findItem(store, req));
     },
 
     async batchGetItemDetails(req) {
@@ -63,6 +88,8 @@ export function createItemService(store: ItemStore): ServiceImpl<typeof ItemServ
       const codes = [...new Set(req.itemCodes)];
       const found = await store.getItems(req.tenantId, req.storeCode, codes);
       if (found.length === 0) await requireCatalogue(store, req.tenantId);
+      const [only] = found;
+      if (codes.length === 1 && only !== undefined) return batchOfOne(only);
       const byCode = new Map(found.map((item) => [item.itemCode, item]));
       return create(BatchGetItemDetailsResponseSchema, {
         items: codes.flatMap((c) => byCode.get(c) ?? []),

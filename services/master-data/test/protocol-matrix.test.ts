@@ -213,6 +213,47 @@ describe.each([
     }
   });
 
+  it("answers every read after a write with the new state, over each transport (shared answers never go stale)", async () => {
+    const yen = (amount: bigint) => create(MoneySchema, { amount, currencyCode: "JPY" });
+    let n = 0;
+    for (const { name, transport } of transportMatrix(server.baseUrl)) {
+      const c = createClient(ItemService, transport);
+      const tenantId = `TS${n++}`;
+      const itemCode = "4901234567894";
+      const upsert = (description: string, amount: bigint) =>
+        c.upsertItem({ tenantId, itemCode, description, categoryCode: "DRINK", taxCode: "11", unitPrice: yen(amount) });
+      // Each read twice: the second is the one a cached answer would serve.
+      const read = async () => {
+        const [a, b] = [
+          await c.getItemDetail({ tenantId, storeCode: "S0001", itemCode }),
+          await c.getItemDetail({ tenantId, storeCode: "S0001", itemCode }),
+        ];
+        const [x, y] = [
+          await c.batchGetItemDetails({ tenantId, storeCode: "S0001", itemCodes: [itemCode] }),
+          await c.batchGetItemDetails({ tenantId, storeCode: "S0001", itemCodes: [itemCode] }),
+        ];
+        expect(b, name).toEqual(a);
+        expect(y, name).toEqual(x);
+        expect(x.items[0], name).toEqual(a.item);
+        return { description: a.item?.description, price: a.item?.price?.amount, store: a.item?.storePrice?.amount };
+      };
+      await upsert("first", 100n);
+      expect(await read(), name).toEqual({ description: "first", price: 100n, store: undefined });
+      await c.upsertStorePrice({ tenantId, storeCode: "S0001", itemCode, price: yen(90n) });
+      expect(await read(), name).toEqual({ description: "first", price: 90n, store: 90n });
+      await upsert("second", 120n);
+      expect(await read(), name).toEqual({ description: "second", price: 90n, store: 90n });
+      const elsewhere = await c.getItemDetail({ tenantId, storeCode: "S0002", itemCode });
+      expect(elsewhere.item?.price?.amount, name).toBe(120n);
+      await c.deleteItem({ tenantId, itemCode });
+      await expect(c.getItemDetail({ tenantId, storeCode: "S0001", itemCode }), name).rejects.toMatchObject({
+        code: Code.NotFound,
+      });
+      await upsert("revived", 130n);
+      expect(await read(), name).toEqual({ description: "revived", price: 90n, store: 90n });
+    }
+  });
+
   it("answers with the catalogue's data, store prices merged", async () => {
     const c = createClient(ItemService, transportMatrix(server.baseUrl)[3]!.transport);
     const expectedUnit = demoItems.find((i) => i.itemCode === overridden.itemCode)!.unitPrice!.amount;

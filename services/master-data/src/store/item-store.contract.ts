@@ -1,5 +1,6 @@
 import { create } from "@bufbuild/protobuf";
 import { timestampMs } from "@bufbuild/protobuf/wkt";
+import { isFrozenMessage } from "@pos/common";
 import { type Money, MoneySchema } from "@pos/gen/pos/common/v1/money_pb.js";
 import type { Item } from "@pos/gen/pos/masterdata/v1/item_pb.js";
 import {
@@ -175,28 +176,52 @@ export function runItemStoreContract(label: string, open: () => Promise<ItemStor
         // 2,500 inserts into FerretDB take well over the default 20 s when the shared machine is loaded.
       }, 90_000);
 
-      it("hands out copies: mutating a result or an input does not change the store", async () => {
+      it("hands out frozen items: a result cannot be changed, and changing an input changes nothing", async () => {
         const t = freshTenant();
         const input = itemInput(t, "A1", { imageUrls: ["https://img.example/a.png"] });
         const { item } = await store.upsertItem(input);
         input.description = "changed input";
         input.imageUrls.push("https://img.example/input.png");
         if (input.unitPrice) input.unitPrice.amount = 1n;
-        item.description = "changed result";
-        item.imageUrls.push("https://img.example/result.png");
-        if (item.unitPrice) item.unitPrice.amount = 2n;
-        const priced = await store.upsertStorePrice(t, "S001", "A1", yen(90n));
-        if (priced?.storePrice) priced.storePrice.amount = 3n;
+        expectFrozen(item);
+        const price = yen(90n);
+        const priced = await store.upsertStorePrice(t, "S001", "A1", price);
+        price.amount = 3n;
+        if (priced === undefined) throw new Error("no item");
+        expectFrozen(priced);
 
         const [got] = await store.getItems(t, "S001", ["A1"]);
         expect(got?.description).toBe("Item A1");
         expect(got?.imageUrls).toEqual(["https://img.example/a.png"]);
         expect(got?.unitPrice?.amount).toBe(100n);
         expect(got?.storePrice?.amount).toBe(90n);
-        if (got?.price) got.price.amount = 4n;
+        if (got === undefined) throw new Error("no item");
+        expectFrozen(got);
         const [again] = await store.listItems(t, "S001", { limit: 10 });
         expect(again?.price?.amount).toBe(90n);
         expect(again?.unitPrice?.amount).toBe(100n);
+        if (again === undefined) throw new Error("no item");
+        expectFrozen(again);
+      });
+
+      it("a shared result never shows a later write: each write hands out a new item", async () => {
+        const t = freshTenant();
+        await store.upsertItem(itemInput(t, "A1", { unitPrice: yen(100n) }));
+        const [before] = await store.getItems(t, "S001", ["A1"]);
+        await store.upsertStorePrice(t, "S001", "A1", yen(80n));
+        const [priced] = await store.getItems(t, "S001", ["A1"]);
+        await store.upsertItem(itemInput(t, "A1", { unitPrice: yen(120n), description: "renamed" }));
+        const [renamed] = await store.getItems(t, "S001", ["A1"]);
+        const [elsewhere] = await store.getItems(t, "S002", ["A1"]);
+        expect(before?.price?.amount).toBe(100n);
+        expect(priced?.price?.amount).toBe(80n);
+        expect(renamed?.description).toBe("renamed");
+        expect(renamed?.storePrice?.amount).toBe(80n);
+        expect(elsewhere?.price?.amount).toBe(120n);
+        expect(elsewhere?.storeCode).toBe("S002");
+        await store.deleteItem(t, "A1");
+        expect(await store.getItems(t, "S001", ["A1"])).toEqual([]);
+        expect(before?.price?.amount).toBe(100n);
       });
     });
 
@@ -473,4 +498,25 @@ export function runItemStoreContract(label: string, open: () => Promise<ItemStor
       });
     });
   });
+}
+
+/** Writing to any part of a frozen item throws (ES modules are strict), and it is recorded as frozen whole. */
+function expectFrozen(item: Item): void {
+  expect(isFrozenMessage(item)).toBe(true);
+  expect(() => {
+    item.description = "changed result";
+  }).toThrow(TypeError);
+  expect(() => item.imageUrls.push("https://img.example/result.png")).toThrow(TypeError);
+  const price = item.price;
+  if (price !== undefined) {
+    expect(() => {
+      price.amount = 2n;
+    }).toThrow(TypeError);
+  }
+  const created = item.createdAt;
+  if (created !== undefined) {
+    expect(() => {
+      created.seconds = 0n;
+    }).toThrow(TypeError);
+  }
 }

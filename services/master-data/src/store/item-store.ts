@@ -12,6 +12,11 @@ import type { UpsertItemRequest, UpsertStorePriceRequest } from "@pos/gen/pos/ma
  * resolved for the given store: `storePrice` set when the store overrides the
  * price, `price` = storePrice ?? unitPrice.
  *
+ * Items come out deep-frozen (@pos/common's freezeMessage): a store may hand the same object to
+ * every reader until the item changes, so a read costs no copy, nobody can alter stored state
+ * through a result, and encodings of a result may be cached (isFrozenMessage). A caller that
+ * wants a changed item clones it. Inputs are copied in: changing one afterwards changes nothing.
+ *
  * Failures of the backing service are thrown as StoreUnavailableError (or
  * StoreTimeoutError), never as a driver's own error, so that the edge maps
  * them without knowing the driver.

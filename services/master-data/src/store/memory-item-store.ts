@@ -1,28 +1,39 @@
 import { clone, create } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import { freezeMessage } from "@pos/common";
 import { type Money, MoneySchema } from "@pos/gen/pos/common/v1/money_pb.js";
 import { type Item, ItemSchema } from "@pos/gen/pos/masterdata/v1/item_pb.js";
 import type { UpsertItemRequest, UpsertStorePriceRequest } from "@pos/gen/pos/masterdata/v1/item_service_pb.js";
 import type { ImportCounts, ItemStore, ListQuery } from "./item-store.js";
 
 interface StoredItem {
-  /** storeCode "", no storePrice/price: those are resolved per read. */
+  /** storeCode "", no storePrice/price: those are resolved per store. Frozen. */
   item: Item;
   deleted: boolean;
+  /**
+   * The item as each store sells it (storeCode, storePrice, price resolved), frozen, made on the
+   * first read for that store. A write to the item replaces the whole StoredItem; a store price
+   * write drops that store's entry. At most `resolvedPerItem` stores per item (first in, first out).
+   */
+  resolved: Map<string, Item>;
 }
+
+// Terminals of one shop read the same store's prices; a few stores per item cover a busy day.
+const resolvedPerItem = 16;
 
 interface TenantData {
   items: Map<string, StoredItem>;
   /** Every item code ever stored (deleted ones too), ascending: listing is a binary search plus a walk. */
   codes: string[];
-  /** storeCode → itemCode → price. */
+  /** storeCode → itemCode → price (frozen). */
   storePrices: Map<string, Map<string, Money>>;
   liveCount: number;
 }
 
 /**
- * The embedded store: everything in process memory, gone on restart. Reads
- * and writes copy messages in and out, so no caller can alter stored state.
+ * The embedded store: everything in process memory, gone on restart. Inputs are copied in; items
+ * come out deep-frozen (see item-store.ts) and shared between reads, so a read costs no copy and
+ * no caller can alter stored state.
  */
 export function createMemoryItemStore(): ItemStore {
   const tenants = new Map<string, TenantData>();
@@ -41,14 +52,37 @@ export function createMemoryItemStore(): ItemStore {
     return stored === undefined || stored.deleted ? undefined : stored;
   }
 
-  function resolve(tenantId: string, storeCode: string, stored: Item): Item {
-    const item = clone(ItemSchema, stored);
-    item.storeCode = storeCode;
+  function resolve(tenantId: string, storeCode: string, stored: StoredItem): Item {
+    const cached = stored.resolved.get(storeCode);
+    if (cached !== undefined) return cached;
+    const base = stored.item;
     const override =
-      storeCode === "" ? undefined : tenants.get(tenantId)?.storePrices.get(storeCode)?.get(item.itemCode);
-    if (override !== undefined) item.storePrice = clone(MoneySchema, override);
-    const price = item.storePrice ?? item.unitPrice;
-    if (price !== undefined) item.price = clone(MoneySchema, price);
+      storeCode === "" ? undefined : tenants.get(tenantId)?.storePrices.get(storeCode)?.get(base.itemCode);
+    // Frozen parts (prices, timestamps, image list) are shared, not copied.
+    const item = freezeMessage(
+      create(ItemSchema, {
+        tenantId: base.tenantId,
+        storeCode,
+        itemCode: base.itemCode,
+        description: base.description,
+        descriptionShort: base.descriptionShort,
+        categoryCode: base.categoryCode,
+        taxCode: base.taxCode,
+        unitPrice: base.unitPrice,
+        storePrice: override,
+        price: override ?? base.unitPrice,
+        barcode: base.barcode,
+        isDiscountRestricted: base.isDiscountRestricted,
+        imageUrls: base.imageUrls,
+        createdAt: base.createdAt,
+        updatedAt: base.updatedAt,
+      }),
+    );
+    if (stored.resolved.size >= resolvedPerItem) {
+      const oldest = stored.resolved.keys().next();
+      if (oldest.done !== true) stored.resolved.delete(oldest.value);
+    }
+    stored.resolved.set(storeCode, item);
     return item;
   }
 
@@ -57,7 +91,7 @@ export function createMemoryItemStore(): ItemStore {
       const found: Item[] = [];
       for (const code of new Set(itemCodes)) {
         const stored = liveItem(tenantId, code);
-        if (stored !== undefined) found.push(resolve(tenantId, storeCode, stored.item));
+        if (stored !== undefined) found.push(resolve(tenantId, storeCode, stored));
       }
       return found;
     },
@@ -71,7 +105,7 @@ export function createMemoryItemStore(): ItemStore {
         const stored = data.items.get(data.codes[i] as string);
         if (stored === undefined || stored.deleted) continue;
         if (query.categoryCode !== undefined && stored.item.categoryCode !== query.categoryCode) continue;
-        page.push(resolve(tenantId, storeCode, stored.item));
+        page.push(resolve(tenantId, storeCode, stored));
       }
       return page;
     },
@@ -86,25 +120,28 @@ export function createMemoryItemStore(): ItemStore {
       const existing = data.items.get(input.itemCode);
       // Reviving a deleted item starts a new life: created again, createdAt = now.
       const created = existing === undefined || existing.deleted;
-      const item = create(ItemSchema, {
-        tenantId: input.tenantId,
-        storeCode: "",
-        itemCode: input.itemCode,
-        description: input.description,
-        descriptionShort: input.descriptionShort,
-        categoryCode: input.categoryCode,
-        taxCode: input.taxCode,
-        unitPrice: input.unitPrice === undefined ? undefined : clone(MoneySchema, input.unitPrice),
-        barcode: input.barcode,
-        isDiscountRestricted: input.isDiscountRestricted,
-        imageUrls: [...input.imageUrls],
-        createdAt: created || existing === undefined ? now : existing.item.createdAt,
-        updatedAt: now,
-      });
+      const item = freezeMessage(
+        create(ItemSchema, {
+          tenantId: input.tenantId,
+          storeCode: "",
+          itemCode: input.itemCode,
+          description: input.description,
+          descriptionShort: input.descriptionShort,
+          categoryCode: input.categoryCode,
+          taxCode: input.taxCode,
+          unitPrice: input.unitPrice === undefined ? undefined : clone(MoneySchema, input.unitPrice),
+          barcode: input.barcode,
+          isDiscountRestricted: input.isDiscountRestricted,
+          imageUrls: [...input.imageUrls],
+          createdAt: created || existing === undefined ? now : existing.item.createdAt,
+          updatedAt: now,
+        }),
+      );
       if (existing === undefined) insertSorted(data.codes, input.itemCode);
       if (created) data.liveCount++;
-      data.items.set(input.itemCode, { item, deleted: false });
-      return { item: resolve(input.tenantId, "", item), created };
+      const stored: StoredItem = { item, deleted: false, resolved: new Map() };
+      data.items.set(input.itemCode, stored);
+      return { item: resolve(input.tenantId, "", stored), created };
     },
 
     async deleteItem(tenantId, itemCode) {
@@ -124,8 +161,9 @@ export function createMemoryItemStore(): ItemStore {
         ofStore = new Map();
         prices.set(storeCode, ofStore);
       }
-      ofStore.set(itemCode, clone(MoneySchema, price));
-      return resolve(tenantId, storeCode, stored.item);
+      ofStore.set(itemCode, freezeMessage(clone(MoneySchema, price)));
+      stored.resolved.delete(storeCode);
+      return resolve(tenantId, storeCode, stored);
     },
 
     async importRecords(items: readonly UpsertItemRequest[], storePrices: readonly UpsertStorePriceRequest[]) {

@@ -1,6 +1,6 @@
 import { create } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
-import { connectMongo, guarded, retryOnDuplicateKey } from "@pos/common";
+import { connectMongo, freezeMessage, guarded, retryOnDuplicateKey } from "@pos/common";
 import { type Money, MoneySchema } from "@pos/gen/pos/common/v1/money_pb.js";
 import { type Item, ItemSchema } from "@pos/gen/pos/masterdata/v1/item_pb.js";
 import type { UpsertItemRequest, UpsertStorePriceRequest } from "@pos/gen/pos/masterdata/v1/item_service_pb.js";
@@ -324,7 +324,8 @@ function itemFields(input: UpsertItemRequest): ItemFields {
 function toItem(tenantId: string, storeCode: string, doc: ItemView, storePrice: MoneyDoc | undefined): Item {
   const unitPriceDoc = doc.unit_price ?? undefined;
   const priceDoc = storePrice ?? unitPriceDoc;
-  return create(ItemSchema, {
+  // Frozen like the memory store's items (see item-store.ts), although each read decodes its own.
+  const item = create(ItemSchema, {
     tenantId,
     storeCode,
     itemCode: doc.item_code,
@@ -341,6 +342,7 @@ function toItem(tenantId: string, storeCode: string, doc: ItemView, storePrice: 
     createdAt: timestampFromDate(doc.created_at),
     updatedAt: timestampFromDate(doc.updated_at),
   });
+  return freezeMessage(item);
 }
 
 function moneyDoc(money: Money): MoneyDoc {
