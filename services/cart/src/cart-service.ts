@@ -18,10 +18,11 @@ import {
 } from "@pos/gen/pos/cart/v1/cart_service_pb.js";
 import type { Tax } from "@pos/gen/pos/masterdata/v1/tax_pb.js";
 import type { ItemClient } from "./master-data/item-client.js";
+import { recordClosed } from "./record-drain.js";
 import { type SaleOp, transition } from "./sale/cart-state.js";
 import * as sale from "./sale/sale.js";
 import type { SaleMetrics } from "./sale-metrics.js";
-import { CartConflictError, type CartKey, type CartStore } from "./store/cart-store.js";
+import { CartConflictError, type CartKey, type CartStore, TooManyOpenCartsError } from "./store/cart-store.js";
 import { type TerminalCart, type TransactionLog, TransactionNumberConflictError } from "./store/transaction-log.js";
 import { checkCartRef, checkCreateCart, checkLineNo } from "./validation.js";
 
@@ -92,7 +93,12 @@ export function createCartService(deps: CartServiceDeps): ServiceImpl<typeof Car
       // Asking for the tax master proves the tenant exists (NotFound otherwise) and warms its cache.
       await items.getTaxes(req.tenantId, callOf(ctx));
       const cart = sale.newCart({ ...req, cartId: randomUUID() }, now());
-      await carts.create(cart);
+      try {
+        await carts.create(cart);
+      } catch (e) {
+        if (e instanceof TooManyOpenCartsError) throw new ConnectError(e.message, Code.ResourceExhausted);
+        throw e;
+      }
       return create(CreateCartResponseSchema, { cart });
     },
 
@@ -169,41 +175,55 @@ export function createCartService(deps: CartServiceDeps): ServiceImpl<typeof Car
 
     async bill(req) {
       const key = checkCartRef(req.cart);
-      const cart = await closeOnce(key, "sale", (c) => sale.bill(c, now()));
+      const cart = await closeOnce(key, (c) => sale.bill(c, now()));
       return create(BillResponseSchema, { cart });
     },
 
     async cancelCart(req) {
       const key = checkCartRef(req.cart);
-      const cart = await closeOnce(key, "cancel", (c) => sale.cancel(c, now()));
+      const cart = await closeOnce(key, (c) => sale.cancel(c, now()));
       return create(CancelCartResponseSchema, { cart });
     },
   };
 
   /**
-   * Bill / CancelCart: close the cart once (a repeat finds it closed and
-   * allocates and changes nothing), then write the transaction log. The number
-   * is assigned per cart, so a retry or a racing close of the same cart gets the
-   * same one; a cart that cannot close is refused before a number is spent. The
-   * log write is idempotent per cart, so a retry after a failed write completes
-   * it, and never twice.
+   * Bill / CancelCart: close the cart once, then write its transaction record;
+   * why in this order and what each failure leaves: docs/decisions/0002.
+   * The number is assigned per cart (a retry or a racing close gets the same
+   * one; a cart that cannot close is refused before a number is spent). The
+   * closing write also files the closed cart in the cart store's outbox, in
+   * the same atomic write, so a cart is never closed without its pending
+   * record: when the log fails here, the client hears `unavailable` and the
+   * record drain (record-drain.ts) writes the record once the log is back. The
+   * answer is a success only once the log has the record: an acknowledged sale
+   * is as durable as the log.
    */
-  async function closeOnce(key: CartKey, kind: "sale" | "cancel", close: (c: Cart) => sale.Outcome): Promise<Cart> {
+  async function closeOnce(key: CartKey, close: (c: Cart) => sale.Outcome): Promise<Cart> {
     const current = await load(key);
     let { cart: closed, already } = close(current);
     if (!already) {
       const number = await assignNumber({ ...key, terminalId: current.terminalId });
-      closed = await change(key, (latest) => {
+      closed = await closing(key, (latest) => {
         const outcome = close(latest);
         if (outcome.already) return undefined;
         outcome.cart.transactionNo = String(number);
         return outcome.cart;
       });
     }
-    const { written } = await transactions.record({ kind, cart: closed });
-    // Counted once per cart: a repeated Bill or CancelCart writes nothing and counts nothing.
-    if (written) deps.sales?.closed(kind, closed);
+    await recordClosed(closed, { transactions, carts, sales: deps.sales });
     return closed;
+  }
+
+  async function closing(key: CartKey, apply: (current: Cart) => Cart | undefined): Promise<Cart> {
+    let updated: Cart | undefined;
+    try {
+      updated = await carts.closeCart(key, apply);
+    } catch (e) {
+      if (e instanceof CartConflictError) throw new ConnectError(`${e.message}; try again`, Code.Aborted);
+      throw e;
+    }
+    if (updated === undefined) throw cartNotFound(key);
+    return updated;
   }
 
   async function assignNumber(cart: TerminalCart): Promise<number> {

@@ -82,7 +82,14 @@ describe("cart config", () => {
       },
       redisUrl: undefined,
       redisTimeoutMs: 1000,
+      redisKeyPrefix: "",
+      redisAllowNoPersistence: false,
+      production: false,
       cartTtlSeconds: 36_000,
+      closedCartTtlSeconds: 900,
+      maxOpenCartsPerTerminal: 50,
+      memoryMaxCarts: 100_000,
+      recordDrainIntervalMs: 1000,
     });
   });
 

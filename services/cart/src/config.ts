@@ -33,7 +33,20 @@ export interface CartConfig extends ServerSettings {
   /** Unset: the embedded in-memory cart store. */
   redisUrl: string | undefined;
   redisTimeoutMs: number;
+  /** Put before every Redis key: several deployments (or test runs) on one Redis stay apart. */
+  redisKeyPrefix: string;
+  /** Start without Redis persistence (AOF or RDB) in production, knowing carts die with Redis. */
+  redisAllowNoPersistence: boolean;
+  /** NODE_ENV=production: refusals instead of warnings where a default would lose data. */
+  production: boolean;
   cartTtlSeconds: number;
+  /** Lifetime of a billed or cancelled cart: long enough for a repeated Bill or GetCart. */
+  closedCartTtlSeconds: number;
+  maxOpenCartsPerTerminal: number;
+  /** The in-memory store's bound (REDIS_URL unset). */
+  memoryMaxCarts: number;
+  /** Pause between passes of the outbox drain (pending transaction records). */
+  recordDrainIntervalMs: number;
   /** Transaction log; unset: embedded in-memory. */
   mongodbUri: string | undefined;
   mongodbTimeoutMs: number;
@@ -60,7 +73,14 @@ export function readCartConfig(env: Env): CartConfig {
     },
     redisUrl: r.optionalString("REDIS_URL"),
     redisTimeoutMs: r.int("REDIS_TIMEOUT_MS", 1000, 10, 60_000),
+    redisKeyPrefix: r.string("REDIS_KEY_PREFIX", ""),
+    redisAllowNoPersistence: r.bool("REDIS_ALLOW_NO_PERSISTENCE", false),
+    production: r.string("NODE_ENV", "") === "production",
     cartTtlSeconds: r.int("CART_TTL_SECONDS", 36_000, 1, 30 * 86_400),
+    closedCartTtlSeconds: r.int("CLOSED_CART_TTL_SECONDS", 900, 1, 30 * 86_400),
+    maxOpenCartsPerTerminal: r.int("MAX_OPEN_CARTS_PER_TERMINAL", 50, 1, 10_000),
+    memoryMaxCarts: r.int("MEMORY_CART_STORE_MAX_CARTS", 100_000, 1, 10_000_000),
+    recordDrainIntervalMs: r.int("RECORD_DRAIN_INTERVAL_MS", 1000, 10, 600_000),
   };
   // A fallback transport only when its protocol is named; the rest defaults to the primary's, over HTTP/1.1.
   const fallbackProtocol = r.optionalString("MASTER_DATA_FALLBACK_PROTOCOL");
@@ -110,4 +130,20 @@ function readMasterDataTls(r: EnvReader, urls: (string | undefined)[]): CartConf
     return undefined;
   }
   return { caFile, certFile, keyFile, reloadIntervalMs };
+}
+
+/**
+ * The longest one cart call may take with every dependency slow: the master-data lookup with all
+ * its attempts and backoffs (retry.ts: full jitter below 50 ms · 2^n, at most 1 s), then a read
+ * and a compare-and-set in the cart store and, for Bill, a number and a record in the transaction
+ * log. Shutdown lets calls in flight run this long (see run-service.ts).
+ */
+export function cartRequestBudgetMs(config: CartConfig): number {
+  const md = config.masterData;
+  let backoff = 0;
+  for (let retry = 0; retry < md.retryAttempts - 1; retry++) backoff += Math.min(1_000, 50 * 2 ** retry);
+  const masterData = md.timeoutMs * md.retryAttempts + backoff;
+  const carts = config.redisUrl === undefined ? 0 : 2 * config.redisTimeoutMs;
+  const transactions = config.mongodbUri === undefined ? 0 : 2 * config.mongodbTimeoutMs;
+  return masterData + carts + transactions;
 }

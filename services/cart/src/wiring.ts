@@ -10,12 +10,15 @@ import { createClientTls } from "./master-data/client-tls.js";
 import { createItemClient, type ItemClient } from "./master-data/item-client.js";
 import { registerItemClientMetrics } from "./master-data/item-client-metrics.js";
 import { createMasterDataTransport, type MasterDataTransportOptions } from "./master-data/transport.js";
+import { createRecordDrain, type RecordDrain } from "./record-drain.js";
 import { createSaleMetrics, noSaleMetrics, type SaleMetrics } from "./sale-metrics.js";
 import type { CartStore } from "./store/cart-store.js";
 import { createMemoryCartStore } from "./store/memory-cart-store.js";
+import { registerMemoryCartStoreMetrics } from "./store/memory-cart-store-metrics.js";
 import { createMemoryTransactionLog } from "./store/memory-transaction-log.js";
 import { connectMongoTransactionLog } from "./store/mongo-transaction-log.js";
 import { connectRedisCartStore } from "./store/redis-cart-store.js";
+import { judgePersistence, type PersistenceVerdict } from "./store/redis-persistence.js";
 import type { TransactionLog } from "./store/transaction-log.js";
 
 export interface CartDependencies {
@@ -23,6 +26,10 @@ export interface CartDependencies {
   transactions: TransactionLog;
   items: ItemClient;
   sales: SaleMetrics;
+  /** Writes the transaction records Bill/CancelCart could not (the cart store's outbox); start() it once serving. */
+  records: RecordDrain;
+  /** For the start-up log: what the stores said at start-up (Redis persistence), at their level. */
+  notices: PersistenceVerdict[];
   /** For the start-up log: what was chosen. */
   describe: { masterData: string; carts: string; transactions: string };
   close(): Promise<void>;
@@ -76,37 +83,70 @@ export async function openCartDependencies(
       format: md.format,
     });
   }
-  const opened: { close(): Promise<void> | void }[] = [...(tls === undefined ? [] : [tls]), transport];
+  const opened: ({ close(): Promise<void> | void } | { stop(): Promise<void> })[] = [
+    ...(tls === undefined ? [] : [tls]),
+    transport,
+  ];
   try {
-    const carts =
-      config.redisUrl === undefined
-        ? createMemoryCartStore({ ttlSeconds: config.cartTtlSeconds })
-        : await connectRedisCartStore(config.redisUrl, {
-            ttlSeconds: config.cartTtlSeconds,
-            timeoutMs: config.redisTimeoutMs,
-          });
-    opened.push(carts);
+    const bounds = {
+      ttlSeconds: config.cartTtlSeconds,
+      closedTtlSeconds: config.closedCartTtlSeconds,
+      maxOpenCartsPerTerminal: config.maxOpenCartsPerTerminal,
+    };
+    let carts: CartStore;
+    const notices: PersistenceVerdict[] = [];
+    if (config.redisUrl === undefined) {
+      const memory = createMemoryCartStore({ ...bounds, maxCarts: config.memoryMaxCarts });
+      if (metrics !== undefined) registerMemoryCartStoreMetrics(metrics, memory);
+      opened.push(memory);
+      carts = memory;
+    } else {
+      const redis = await connectRedisCartStore(config.redisUrl, {
+        ...bounds,
+        keyPrefix: config.redisKeyPrefix,
+        timeoutMs: config.redisTimeoutMs,
+      });
+      opened.push(redis);
+      const verdict = judgePersistence(await redis.persistence(), {
+        production: config.production,
+        allowNoPersistence: config.redisAllowNoPersistence,
+      });
+      if (verdict.level === "refuse") throw new Error(verdict.message);
+      notices.push(verdict);
+      carts = redis;
+    }
     const transactions =
       config.mongodbUri === undefined
         ? createMemoryTransactionLog()
         : await connectMongoTransactionLog(config.mongodbUri, { timeoutMs: config.mongodbTimeoutMs });
     opened.push(transactions);
+    // Store calls as child spans of the RPC (when tracing is on; the stores themselves otherwise).
+    const tracedCarts = tracing.traceMethods(carts, "CartStore", {
+      "db.system": config.redisUrl === undefined ? "memory" : "redis",
+    });
+    const tracedTransactions = tracing.traceMethods(transactions, "TransactionLog", {
+      "db.system": config.mongodbUri === undefined ? "memory" : "mongodb",
+    });
+    const sales = metrics === undefined ? noSaleMetrics : createSaleMetrics(metrics);
+    const records = createRecordDrain(
+      { carts: tracedCarts, transactions: tracedTransactions, sales },
+      { intervalMs: config.recordDrainIntervalMs },
+    );
+    // Stopped before the stores close (closeAll goes in reverse).
+    opened.push(records);
     return {
-      // Store calls as child spans of the RPC (when tracing is on; the stores themselves otherwise).
-      carts: tracing.traceMethods(carts, "CartStore", {
-        "db.system": config.redisUrl === undefined ? "memory" : "redis",
-      }),
-      transactions: tracing.traceMethods(transactions, "TransactionLog", {
-        "db.system": config.mongodbUri === undefined ? "memory" : "mongodb",
-      }),
+      carts: tracedCarts,
+      transactions: tracedTransactions,
       items,
-      sales: metrics === undefined ? noSaleMetrics : createSaleMetrics(metrics),
+      sales,
+      records,
+      notices,
       describe: {
         masterData: transport.describe + describeTls(md.tls),
         carts:
           config.redisUrl === undefined
             ? "in-memory"
-            : `redis (${redactUrl(config.redisUrl)}), TTL ${config.cartTtlSeconds} s`,
+            : `redis (${redactUrl(config.redisUrl)}), TTL ${config.cartTtlSeconds} s (closed ${config.closedCartTtlSeconds} s)`,
         transactions: config.mongodbUri === undefined ? "in-memory" : `mongodb (${redactUrl(config.mongodbUri)})`,
       },
       close: () => closeAll(opened),
@@ -122,11 +162,13 @@ export async function openCartDependencies(
  * every one even when another fails; then rejects with what failed, for the
  * shutdown log.
  */
-async function closeAll(resources: readonly { close(): Promise<void> | void }[]): Promise<void> {
+async function closeAll(
+  resources: readonly ({ close(): Promise<void> | void } | { stop(): Promise<void> })[],
+): Promise<void> {
   const failures: unknown[] = [];
   for (const resource of [...resources].reverse()) {
     try {
-      await resource.close();
+      await ("close" in resource ? resource.close() : resource.stop());
     } catch (e) {
       failures.push(e);
     }

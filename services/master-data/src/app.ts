@@ -13,7 +13,7 @@ export function createMasterDataApp(
   config: Pick<MasterDataConfig, "logLevel" | "logRequests" | "readMaxBytes"> & {
     tls?: OnePortTls | undefined;
   } & Partial<Pick<ServerSettings, "cors">> &
-    Pick<ConnectAppOptions, "health" | "metrics" | "tracing" | "unaryFastPath" | "observeRequest">,
+    Pick<ConnectAppOptions, "health" | "metrics" | "tracing" | "unaryFastPath" | "observeRequest" | "closeGraceMs">,
 ): Promise<FastifyInstance> {
   return createConnectApp({
     serviceName: "master-data",

@@ -3,9 +3,9 @@ import { richCart } from "./cart-fixture.js";
 import { runCartStoreContract } from "./cart-store.contract.js";
 import { createMemoryCartStore } from "./memory-cart-store.js";
 
-runCartStoreContract("memory", async ({ ttlSeconds }) => {
+runCartStoreContract("memory", async (bounds) => {
   let clock = Date.now();
-  const store = createMemoryCartStore({ ttlSeconds, now: () => clock });
+  const store = createMemoryCartStore({ ...bounds, now: () => clock });
   return {
     store,
     async expireIn(key, seconds) {
