@@ -4,8 +4,10 @@ import {
   noTelemetry,
   type ServerSettings,
   type Telemetry,
+  type TlsReloadLog,
 } from "@pos/common";
 import type { CartConfig } from "./config.js";
+import { createClientTls } from "./master-data/client-tls.js";
 import { createItemClient, type ItemClient } from "./master-data/item-client.js";
 import { registerItemClientMetrics } from "./master-data/item-client-metrics.js";
 import { createMasterDataTransport, type MasterDataTransportOptions } from "./master-data/transport.js";
@@ -41,6 +43,8 @@ export interface CartOptions {
   telemetry?: Telemetry;
   /** master-data calls moved to the fallback transport, or back to the primary. */
   onMasterDataRouteSwitch?: NonNullable<MasterDataTransportOptions["failover"]>["onSwitch"];
+  /** Reloads of cart's TLS files towards master-data (done, or refused and why). */
+  tlsLog?: TlsReloadLog;
 }
 
 /**
@@ -56,11 +60,16 @@ export async function openCartDependencies(
   const { metrics, tracing } = options.telemetry ?? noTelemetry;
   // Each attempt on the wire: a client span (traceparent sent along) and the client histogram.
   const seenAs = { protocol: md.protocol, httpVersion: md.httpVersion };
+  const tls =
+    md.tls === undefined
+      ? undefined
+      : createClientTls(md.tls, { reloadIntervalMs: md.tls.reloadIntervalMs, log: options.tlsLog });
   const credential =
     config.masterDataCredential === undefined
       ? undefined
       : await createServiceCredentialInterceptor({ ...config.masterDataCredential, subject: "cart" });
   const transport = createMasterDataTransport(md, {
+    tls,
     credential,
     interceptors: [
       ...tracing.clientInterceptors(seenAs),
@@ -80,7 +89,10 @@ export async function openCartDependencies(
       format: md.format,
     });
   }
-  const opened: ({ close(): Promise<void> | void } | { stop(): Promise<void> })[] = [transport];
+  const opened: ({ close(): Promise<void> | void } | { stop(): Promise<void> })[] = [
+    ...(tls === undefined ? [] : [tls]),
+    transport,
+  ];
   try {
     const bounds = {
       ttlSeconds: config.cartTtlSeconds,
@@ -136,7 +148,7 @@ export async function openCartDependencies(
       records,
       notices,
       describe: {
-        masterData: transport.describe,
+        masterData: transport.describe + describeTls(md.tls),
         carts:
           config.redisUrl === undefined
             ? "in-memory"
@@ -169,6 +181,12 @@ async function closeAll(
   }
   if (failures.length === 1) throw failures[0];
   if (failures.length > 1) throw new AggregateError(failures, `${failures.length} resources failed to close`);
+}
+
+function describeTls(tls: CartConfig["masterData"]["tls"]): string {
+  if (tls === undefined) return "";
+  const ca = tls.caFile === undefined ? "Node's roots" : tls.caFile;
+  return `, TLS (CA ${ca}${tls.certFile === undefined ? "" : `, client certificate ${tls.certFile}`})`;
 }
 
 // Never log a password that may sit in a connection URL.

@@ -1,7 +1,7 @@
 import type { AddressInfo } from "node:net";
 import type { Interceptor, Transport } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
-import type { CorsSettings, Health, ServerAuth } from "@pos/common";
+import type { CorsSettings, Health, OnePortTls, ServerAuth } from "@pos/common";
 import { testAuth } from "@pos/common/testing";
 import type { FastifyInstance } from "fastify";
 import { createMasterDataApp } from "../app.js";
@@ -29,6 +29,8 @@ export async function startMasterData(
     unaryFastPath?: boolean;
     /** Who may call; default: this test file's credentials (testAuth), which transportMatrix sends. */
     auth?: ServerAuth;
+    /** Serve TLS (and mTLS); baseUrl is then https://. */
+    tls?: OnePortTls;
   } = {},
 ): Promise<RunningMasterData> {
   const store = options.store ?? createMemoryItemStore();
@@ -39,7 +41,7 @@ export async function startMasterData(
     logRequests: false,
     readMaxBytes: options.readMaxBytes ?? 1024 * 1024,
     unaryFastPath: options.unaryFastPath ?? true,
-    tls: undefined,
+    tls: options.tls,
     health: options.health,
     auth: options.auth ?? (await testAuth.open()),
     cors: options.cors,
@@ -59,7 +61,7 @@ export async function startMasterData(
     store,
     seen,
     port,
-    baseUrl: `http://127.0.0.1:${port}`,
+    baseUrl: `${options.tls === undefined ? "http" : "https"}://127.0.0.1:${port}`,
     async close() {
       await app.close();
       await store.close();
