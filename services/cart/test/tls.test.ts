@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { toJson } from "@bufbuild/protobuf";
 import { ConnectError, createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
-import { createTestCa, type ServiceProcess, spawnService, writePemFiles } from "@pos/common/testing";
+import { createTestCa, type ServiceProcess, spawnService, testAuth, writePemFiles } from "@pos/common/testing";
 import { CartSchema } from "@pos/gen/pos/cart/v1/cart_pb.js";
 import { CartService } from "@pos/gen/pos/cart/v1/cart_service_pb.js";
 import { masterDataMain } from "@pos/master-data/testing";
@@ -140,7 +140,10 @@ describe("the real cart process: mTLS on its own port and towards master-data", 
   afterAll(() => cart?.stop());
 
   const clientOf = (nodeOptions: { ca: string; cert?: string; key?: string }) =>
-    createClient(CartService, createGrpcTransport({ baseUrl: cartUrl, nodeOptions }));
+    createClient(
+      CartService,
+      createGrpcTransport({ baseUrl: cartUrl, nodeOptions, interceptors: [testAuth.clientInterceptor] }),
+    );
 
   it("sells with a terminal's certificate, and logs the TLS it uses towards master-data", async () => {
     const read = (name: keyof Files) => readFileSync(files[name], "utf8");

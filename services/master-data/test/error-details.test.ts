@@ -3,6 +3,7 @@ import { homedir } from "node:os";
 import { promisify } from "node:util";
 import { ConnectError, createClient } from "@connectrpc/connect";
 import { createGrpcWebTransport } from "@connectrpc/connect-node";
+import { testAuth } from "@pos/common/testing";
 import { BadRequestSchema, ErrorInfoSchema } from "@pos/gen/google/rpc/error_details_pb.js";
 import { ItemService } from "@pos/gen/pos/masterdata/v1/item_service_pb.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -39,7 +40,12 @@ describe.each([
     ...transportMatrix(server.baseUrl),
     {
       name: "gRPC-Web binary / HTTP/2",
-      transport: createGrpcWebTransport({ baseUrl: server.baseUrl, httpVersion: "2", useBinaryFormat: true }),
+      transport: createGrpcWebTransport({
+        baseUrl: server.baseUrl,
+        httpVersion: "2",
+        useBinaryFormat: true,
+        interceptors: [testAuth.clientInterceptor],
+      }),
     },
   ];
 
@@ -136,6 +142,8 @@ describe.each([
   it("grpcurl prints the details, their types found through server reflection", async () => {
     const err = await run(grpcurl, [
       "-plaintext",
+      "-H",
+      `authorization: ${testAuth.adminBearer}`,
       "-d",
       JSON.stringify({ tenantId: "T0001", storeCode: "S0001", itemCode: "A B" }),
       server.baseUrl.replace("http://", ""),
@@ -150,6 +158,8 @@ describe.each([
     expect(out).toMatch(/"field": "item_code"/);
     const notFound = await run(grpcurl, [
       "-plaintext",
+      "-H",
+      `authorization: ${testAuth.adminBearer}`,
       "-d",
       JSON.stringify({ tenantId: "T0001", storeCode: "S0001", itemCode: "NOPE" }),
       server.baseUrl.replace("http://", ""),

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { createTestCa, type ServiceProcess, spawnService, writePemFiles } from "@pos/common/testing";
+import { createTestCa, type ServiceProcess, spawnService, testAuth, writePemFiles } from "@pos/common/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { masterDataMain } from "../src/testing/index.js";
 
@@ -65,6 +65,8 @@ describe("master-data with mTLS, called by curl and grpcurl", () => {
       ...withCert(),
       "-H",
       "content-type: application/json",
+      "-H",
+      `x-api-key: ${testAuth.terminalKey}`,
       "-d",
       request,
       "-w",
@@ -91,6 +93,8 @@ describe("master-data with mTLS, called by curl and grpcurl", () => {
     expect(list.stdout).toContain("pos.masterdata.v1.ItemService");
     const { stdout } = await run(grpcurl, [
       ...tls(),
+      "-H",
+      `x-api-key: ${testAuth.terminalKey}`,
       "-d",
       request,
       `127.0.0.1:${port}`,
