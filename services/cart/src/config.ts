@@ -90,3 +90,19 @@ export function readCartConfig(env: Env): CartConfig {
   r.done();
   return config;
 }
+
+/**
+ * The longest one cart call may take with every dependency slow: the master-data lookup with all
+ * its attempts and backoffs (retry.ts: full jitter below 50 ms · 2^n, at most 1 s), then a read
+ * and a compare-and-set in the cart store and, for Bill, a number and a record in the transaction
+ * log. Shutdown lets calls in flight run this long (see run-service.ts).
+ */
+export function cartRequestBudgetMs(config: CartConfig): number {
+  const md = config.masterData;
+  let backoff = 0;
+  for (let retry = 0; retry < md.retryAttempts - 1; retry++) backoff += Math.min(1_000, 50 * 2 ** retry);
+  const masterData = md.timeoutMs * md.retryAttempts + backoff;
+  const carts = config.redisUrl === undefined ? 0 : 2 * config.redisTimeoutMs;
+  const transactions = config.mongodbUri === undefined ? 0 : 2 * config.mongodbTimeoutMs;
+  return masterData + carts + transactions;
+}

@@ -1,7 +1,7 @@
 import { createHealth, createTelemetry, runService, ServingStatus } from "@pos/common";
 import type { FastifyBaseLogger } from "fastify";
 import { createCartApp } from "./app.js";
-import { readCartConfig } from "./config.js";
+import { cartRequestBudgetMs, readCartConfig } from "./config.js";
 import { openCartDependencies } from "./wiring.js";
 
 // The log exists once the app does; the breaker cannot change state before the first call anyway.
@@ -11,6 +11,7 @@ let log: FastifyBaseLogger | undefined;
 await runService({
   name: "cart",
   readConfig: readCartConfig,
+  requestBudgetMs: cartRequestBudgetMs,
   async open(config) {
     const telemetry = createTelemetry("cart", config.telemetry);
     const deps = await openCartDependencies(config, {
@@ -38,8 +39,8 @@ await runService({
     };
     return { ...deps, health, telemetry, close };
   },
-  async createApp(deps, config) {
-    const app = await createCartApp(deps, { ...config, ...deps.telemetry, health: deps.health });
+  async createApp(deps, config, { closeGraceMs }) {
+    const app = await createCartApp(deps, { ...config, ...deps.telemetry, health: deps.health, closeGraceMs });
     log = app.log;
     deps.health.subscribe((status, failing) =>
       app.log[status === ServingStatus.SERVING ? "info" : "warn"]({ failing }, `health: ${ServingStatus[status]}`),

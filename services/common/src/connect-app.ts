@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type http from "node:http";
 import type { ConnectRouter, ContextValues, Interceptor } from "@connectrpc/connect";
-import { createContextValues } from "@connectrpc/connect";
+import { Code, ConnectError, createContextValues } from "@connectrpc/connect";
 import { fastifyConnectPlugin } from "@connectrpc/connect-fastify";
 import { compressionBrotli, compressionGzip } from "@connectrpc/connect-node";
 import fastifyCors from "@fastify/cors";
@@ -13,12 +13,14 @@ import { createErrorMappingInterceptor } from "./errors.js";
 import { createHealth, createHealthService, type Health, ServingStatus } from "./health.js";
 import { createServerMetricsInterceptor, httpVersionKey, httpVersionOf } from "./metrics.js";
 import {
+  type ClosingHandlers,
   createOnePortFastify,
   type FrontHandler,
   type OnePortTls,
   type StreamFrontHandler,
 } from "./one-port-server.js";
 import { type PeerIdentity, peerIdentityKey, peerIdentityOf } from "./peer-identity.js";
+import { frameError, rpcProtocolOf, writeFramedError, writeFramedErrorOnStream } from "./protocol-error.js";
 import { replyNotFoundInProtocol } from "./protocol-not-found.js";
 import { registerReflection } from "./reflection.js";
 import { createRequestLog, type RequestLog, requestLogKey, requestLogOf } from "./request-log.js";
@@ -61,6 +63,8 @@ export interface ConnectAppOptions {
   tracing?: Tracing | undefined;
   /** The serving status (stores reachable, not shutting down); a probe-less one when not given. */
   health?: Health | undefined;
+  /** On close, how long in-flight calls may take before their connections are cut (see run-service.ts). */
+  closeGraceMs?: number | undefined;
 }
 
 // Only echo a caller's request id when it is a plain token: it lands in logs and headers.
@@ -135,6 +139,7 @@ export async function createConnectApp(options: ConnectAppOptions): Promise<Fast
       };
     }
   }
+  const closing = refuseWhileClosing(options.serviceName, requestIdFrom);
   const app = createOnePortFastify({
     logger: { level: options.logLevel, base: { service: options.serviceName } },
     disableRequestLogging: !options.logRequests,
@@ -142,6 +147,11 @@ export async function createConnectApp(options: ConnectAppOptions): Promise<Fast
     genReqId: (req) => requestIdFrom(req.headers["x-request-id"]),
     front,
     frontStream,
+    whileClosing: closing.handlers,
+    ...(options.closeGraceMs !== undefined && { closeGraceMs: options.closeGraceMs }),
+  });
+  app.addHook("onClose", async () => {
+    if (closing.refused() > 0) app.log.info({ refused: closing.refused() }, "calls refused while shutting down");
   });
   app.addHook("onRequest", async (req, reply) => {
     reply.header("x-request-id", req.id);
@@ -180,4 +190,44 @@ export async function createConnectApp(options: ConnectAppOptions): Promise<Fast
     contextValues: (req) => contextValuesFor(requestLogOf(req), req.raw.httpVersion, () => peerIdentityOf(req.raw)),
   });
   return app;
+}
+
+/**
+ * RPCs that arrive while the app closes (on connections still open) are answered `unavailable` in
+ * their own protocol's framing, never served and never met by a bare close, so a client knows that
+ * nothing was done and may retry elsewhere. Anything else (probes, /metrics) is served as usual.
+ */
+function refuseWhileClosing(
+  serviceName: string,
+  requestId: (given: string | string[] | undefined) => string,
+): { handlers: ClosingHandlers; refused(): number } {
+  let refused = 0;
+  const error = new ConnectError(`${serviceName} is shutting down; retry`, Code.Unavailable);
+  return {
+    refused: () => refused,
+    handlers: {
+      request(req, res) {
+        const type = req.headers["content-type"];
+        const protocol = rpcProtocolOf(req.method ?? "", req.url ?? "", type);
+        if (protocol === undefined) return false;
+        refused++;
+        const extra: Record<string, string> = { "x-request-id": requestId(req.headers["x-request-id"]) };
+        if (req.httpVersionMajor < 2) extra.connection = "close";
+        writeFramedError(res, frameError(protocol, type, error), extra);
+        return true;
+      },
+      stream(stream, headers) {
+        const type = headers["content-type"];
+        const protocol = rpcProtocolOf(headers[":method"] ?? "", headers[":path"] ?? "", type);
+        if (protocol === undefined) return false;
+        refused++;
+        // The stream is answered, but nobody reads what the client still sends on it.
+        stream.on("error", () => {});
+        writeFramedErrorOnStream(stream, frameError(protocol, type, error), {
+          "x-request-id": requestId(headers["x-request-id"]),
+        });
+        return true;
+      },
+    },
+  };
 }

@@ -12,7 +12,7 @@ export function createMasterDataApp(
   store: ItemStore,
   config: Pick<MasterDataConfig, "logLevel" | "logRequests" | "readMaxBytes" | "tls"> &
     Partial<Pick<ServerSettings, "cors">> &
-    Pick<ConnectAppOptions, "health" | "metrics" | "tracing" | "unaryFastPath" | "observeRequest">,
+    Pick<ConnectAppOptions, "health" | "metrics" | "tracing" | "unaryFastPath" | "observeRequest" | "closeGraceMs">,
 ): Promise<FastifyInstance> {
   return createConnectApp({
     serviceName: "master-data",
