@@ -16,6 +16,7 @@ import {
   createMemoryCartStore,
   createMemoryTransactionLog,
 } from "@pos/cart";
+import { testAuth } from "@pos/common/testing";
 import { CartService } from "@pos/gen/pos/cart/v1/cart_service_pb.js";
 import { startMasterData } from "@pos/master-data/testing";
 import { createClient as createRedisClient } from "redis";
@@ -27,7 +28,8 @@ const gc = (globalThis as { gc?: () => void }).gc;
 const masterData = await startMasterData();
 const transport = createMasterDataTransport(
   { url: masterData.baseUrl, protocol: "connect", httpVersion: "1.1", format: "binary" },
-  { timeoutMs: 5000 },
+  // cart's service token, which the harness's master-data trusts (testAuth).
+  { timeoutMs: 5000, credential: testAuth.serviceInterceptor },
 );
 const items = createItemClient(transport, { cache: { ttlMs: 600_000, maxEntries: 10_000 } });
 
