@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { create } from "@bufbuild/protobuf";
-import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
+import { Code, type ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
+import { errorWithReason } from "@pos/common";
 import type { Cart } from "@pos/gen/pos/cart/v1/cart_pb.js";
 import {
   AddLineItemDiscountResponseSchema,
@@ -24,7 +25,7 @@ import * as sale from "./sale/sale.js";
 import type { SaleMetrics } from "./sale-metrics.js";
 import { CartConflictError, type CartKey, type CartStore, TooManyOpenCartsError } from "./store/cart-store.js";
 import { type TerminalCart, type TransactionLog, TransactionNumberConflictError } from "./store/transaction-log.js";
-import { checkCartRef, checkCreateCart, checkLineNo } from "./validation.js";
+import { checkCartRef, checkCreateCart, checkItemCode, checkLineNo } from "./validation.js";
 
 export interface CartServiceDeps {
   carts: CartStore;
@@ -64,7 +65,8 @@ export function createCartService(deps: CartServiceDeps): ServiceImpl<typeof Car
     try {
       updated = await carts.update(key, apply);
     } catch (e) {
-      if (e instanceof CartConflictError) throw new ConnectError(`${e.message}; try again`, Code.Aborted);
+      if (e instanceof CartConflictError)
+        throw errorWithReason(Code.Aborted, "CART_CONFLICT", `${e.message}; try again`);
       throw e;
     }
     if (updated === undefined) throw cartNotFound(key);
@@ -96,7 +98,8 @@ export function createCartService(deps: CartServiceDeps): ServiceImpl<typeof Car
       try {
         await carts.create(cart);
       } catch (e) {
-        if (e instanceof TooManyOpenCartsError) throw new ConnectError(e.message, Code.ResourceExhausted);
+        if (e instanceof TooManyOpenCartsError)
+          throw errorWithReason(Code.ResourceExhausted, "TOO_MANY_OPEN_CARTS", e.message);
         throw e;
       }
       return create(CreateCartResponseSchema, { cart });
@@ -109,9 +112,7 @@ export function createCartService(deps: CartServiceDeps): ServiceImpl<typeof Car
     async addLineItems(req, ctx) {
       const key = checkCartRef(req.cart);
       sale.checkLineInputs(req.items);
-      req.items.forEach((entry, i) => {
-        if (entry.itemCode === "") throw new ConnectError(`items[${i}].item_code: is required`, Code.InvalidArgument);
-      });
+      for (const [i, entry] of req.items.entries()) checkItemCode(`items[${i}].item_code`, entry.itemCode);
       const cart = await loadFor(key, "addLines");
       const scope = { tenantId: key.tenantId, storeCode: key.storeCode, terminalId: cart.terminalId };
       const [found, taxes] = await Promise.all([
@@ -124,9 +125,11 @@ export function createCartService(deps: CartServiceDeps): ServiceImpl<typeof Car
       ]);
       if (found.notFound.length > 0) {
         const codes = found.notFound.map((c) => `"${c}"`).join(", ");
-        throw new ConnectError(
-          `item ${codes} not found in tenant "${key.tenantId}" (store ${key.storeCode}); nothing was added`,
+        throw errorWithReason(
           Code.NotFound,
+          "ITEM_NOT_FOUND",
+          `item ${codes} not found in tenant "${key.tenantId}" (store ${key.storeCode}); nothing was added`,
+          { tenant_id: key.tenantId, store_code: key.storeCode, item_codes: found.notFound.join(",") },
         );
       }
       const lines = req.items.flatMap((e) => {
@@ -219,7 +222,8 @@ export function createCartService(deps: CartServiceDeps): ServiceImpl<typeof Car
     try {
       updated = await carts.closeCart(key, apply);
     } catch (e) {
-      if (e instanceof CartConflictError) throw new ConnectError(`${e.message}; try again`, Code.Aborted);
+      if (e instanceof CartConflictError)
+        throw errorWithReason(Code.Aborted, "CART_CONFLICT", `${e.message}; try again`);
       throw e;
     }
     if (updated === undefined) throw cartNotFound(key);
@@ -230,15 +234,19 @@ export function createCartService(deps: CartServiceDeps): ServiceImpl<typeof Car
     try {
       return await transactions.assignNumber(cart);
     } catch (e) {
-      if (e instanceof TransactionNumberConflictError) throw new ConnectError(`${e.message}; try again`, Code.Aborted);
+      if (e instanceof TransactionNumberConflictError) {
+        throw errorWithReason(Code.Aborted, "TRANSACTION_NUMBER_CONFLICT", `${e.message}; try again`);
+      }
       throw e;
     }
   }
 }
 
 function cartNotFound(key: CartKey): ConnectError {
-  return new ConnectError(
-    `cart "${key.cartId}" not found in store ${key.storeCode} of tenant ${key.tenantId} (never created, or expired)`,
+  return errorWithReason(
     Code.NotFound,
+    "CART_NOT_FOUND",
+    `cart "${key.cartId}" not found in store ${key.storeCode} of tenant ${key.tenantId} (never created, or expired)`,
+    { tenant_id: key.tenantId, store_code: key.storeCode, cart_id: key.cartId },
   );
 }

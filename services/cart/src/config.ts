@@ -1,4 +1,14 @@
-import { createEnvReader, type Env, readMongoSettings, readServerSettings, type ServerSettings } from "@pos/common";
+import {
+  createEnvReader,
+  type Env,
+  type EnvReader,
+  readMongoSettings,
+  readPemFiles,
+  readServerSettings,
+  type ServerSettings,
+  secureContextOf,
+} from "@pos/common";
+import type { ClientTlsFiles } from "./master-data/client-tls.js";
 import {
   type ClientKind,
   checkTransportConfig,
@@ -19,6 +29,8 @@ export interface CartConfig extends ServerSettings {
     cacheMaxEntries: number;
     /** While on the fallback, the first call after this long tries the primary again. */
     retryPrimaryAfterMs?: number;
+    /** https:// master-data: CA and client certificate files (MASTER_DATA_CA_FILE, …); Node's roots when absent. */
+    tls?: (ClientTlsFiles & { reloadIntervalMs?: number | undefined }) | undefined;
   };
   /** Unset: the embedded in-memory cart store. */
   redisUrl: string | undefined;
@@ -85,11 +97,42 @@ export function readCartConfig(env: Env): CartConfig {
       client: md.client,
     };
   }
+  config.masterData.tls = readMasterDataTls(r, [config.masterData.url, config.masterData.fallback?.url]);
   const redisTarget = config.redisUrl === undefined ? undefined : parseRedisUrl(config.redisUrl);
   if (redisTarget?.kind === "invalid") r.problem(`REDIS_URL ${redisTarget.problem}`);
   for (const problem of checkTransportConfig(config.masterData)) r.problem(problem);
   r.done();
   return config;
+}
+
+/**
+ * MASTER_DATA_CA_FILE (the CA master-data's certificate must chain to) and
+ * MASTER_DATA_CLIENT_CERT_FILE + _KEY_FILE (cart's certificate for mTLS), re-read every
+ * MASTER_DATA_TLS_RELOAD_INTERVAL_MS. Checked now: unusable files stop cart at start-up.
+ */
+function readMasterDataTls(r: EnvReader, urls: (string | undefined)[]): CartConfig["masterData"]["tls"] {
+  const caFile = r.optionalString("MASTER_DATA_CA_FILE");
+  const certFile = r.optionalString("MASTER_DATA_CLIENT_CERT_FILE");
+  const keyFile = r.optionalString("MASTER_DATA_CLIENT_KEY_FILE");
+  const reloadIntervalMs = r.int("MASTER_DATA_TLS_RELOAD_INTERVAL_MS", 5000, 0, 86_400_000);
+  if ((certFile === undefined) !== (keyFile === undefined)) {
+    r.problem("MASTER_DATA_CLIENT_CERT_FILE and MASTER_DATA_CLIENT_KEY_FILE must be set together");
+    return undefined;
+  }
+  if (caFile === undefined && certFile === undefined) return undefined;
+  if (!urls.some((url) => url?.startsWith("https:"))) {
+    r.problem(
+      "MASTER_DATA_CA_FILE and MASTER_DATA_CLIENT_CERT_FILE are for TLS: MASTER_DATA_URL (or MASTER_DATA_FALLBACK_URL) must be https://",
+    );
+    return undefined;
+  }
+  try {
+    secureContextOf(readPemFiles({ ca: caFile, cert: certFile, key: keyFile }));
+  } catch (e) {
+    r.problem(`MASTER_DATA_CA_FILE/MASTER_DATA_CLIENT_CERT_FILE/MASTER_DATA_CLIENT_KEY_FILE: ${(e as Error).message}`);
+    return undefined;
+  }
+  return { caFile, certFile, keyFile, reloadIntervalMs };
 }
 
 /**

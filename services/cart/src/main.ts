@@ -21,6 +21,10 @@ await runService({
           { from, to, lastFailure },
           `master-data circuit breaker ${from} → ${to}`,
         ),
+      tlsLog: {
+        info: (fields, message) => log?.info(fields, message),
+        error: (fields, message) => log?.error(fields, message),
+      },
       onMasterDataRouteSwitch: ({ to, reason }) =>
         to === "fallback"
           ? log?.warn({ to, reason }, "master-data calls switched to the fallback transport")

@@ -1,5 +1,12 @@
-import { createClientMetricsInterceptor, noTelemetry, type ServerSettings, type Telemetry } from "@pos/common";
+import {
+  createClientMetricsInterceptor,
+  noTelemetry,
+  type ServerSettings,
+  type Telemetry,
+  type TlsReloadLog,
+} from "@pos/common";
 import type { CartConfig } from "./config.js";
+import { createClientTls } from "./master-data/client-tls.js";
 import { createItemClient, type ItemClient } from "./master-data/item-client.js";
 import { registerItemClientMetrics } from "./master-data/item-client-metrics.js";
 import { createMasterDataTransport, type MasterDataTransportOptions } from "./master-data/transport.js";
@@ -35,6 +42,8 @@ export interface CartOptions {
   telemetry?: Telemetry;
   /** master-data calls moved to the fallback transport, or back to the primary. */
   onMasterDataRouteSwitch?: NonNullable<MasterDataTransportOptions["failover"]>["onSwitch"];
+  /** Reloads of cart's TLS files towards master-data (done, or refused and why). */
+  tlsLog?: TlsReloadLog;
 }
 
 /**
@@ -50,7 +59,12 @@ export async function openCartDependencies(
   const { metrics, tracing } = options.telemetry ?? noTelemetry;
   // Each attempt on the wire: a client span (traceparent sent along) and the client histogram.
   const seenAs = { protocol: md.protocol, httpVersion: md.httpVersion };
+  const tls =
+    md.tls === undefined
+      ? undefined
+      : createClientTls(md.tls, { reloadIntervalMs: md.tls.reloadIntervalMs, log: options.tlsLog });
   const transport = createMasterDataTransport(md, {
+    tls,
     interceptors: [
       ...tracing.clientInterceptors(seenAs),
       ...(metrics === undefined ? [] : [createClientMetricsInterceptor(metrics, seenAs)]),
@@ -74,7 +88,10 @@ export async function openCartDependencies(
       format: md.format,
     });
   }
-  const opened: ({ close(): Promise<void> | void } | { stop(): Promise<void> })[] = [transport];
+  const opened: ({ close(): Promise<void> | void } | { stop(): Promise<void> })[] = [
+    ...(tls === undefined ? [] : [tls]),
+    transport,
+  ];
   try {
     const bounds = {
       ttlSeconds: config.cartTtlSeconds,
@@ -130,7 +147,7 @@ export async function openCartDependencies(
       records,
       notices,
       describe: {
-        masterData: transport.describe,
+        masterData: transport.describe + describeTls(md.tls),
         carts:
           config.redisUrl === undefined
             ? "in-memory"
@@ -163,6 +180,12 @@ async function closeAll(
   }
   if (failures.length === 1) throw failures[0];
   if (failures.length > 1) throw new AggregateError(failures, `${failures.length} resources failed to close`);
+}
+
+function describeTls(tls: CartConfig["masterData"]["tls"]): string {
+  if (tls === undefined) return "";
+  const ca = tls.caFile === undefined ? "Node's roots" : tls.caFile;
+  return `, TLS (CA ${ca}${tls.certFile === undefined ? "" : `, client certificate ${tls.certFile}`})`;
 }
 
 // Never log a password that may sit in a connection URL.

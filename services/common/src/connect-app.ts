@@ -5,6 +5,7 @@ import { Code, ConnectError, createContextValues } from "@connectrpc/connect";
 import { fastifyConnectPlugin } from "@connectrpc/connect-fastify";
 import { compressionBrotli, compressionGzip } from "@connectrpc/connect-node";
 import fastifyCors from "@fastify/cors";
+import { file_google_rpc_error_details } from "@pos/gen/google/rpc/error_details_pb.js";
 import { Health as HealthService } from "@pos/gen/health/v1/health_pb.js";
 import type { FastifyInstance } from "fastify";
 import type { Registry } from "prom-client";
@@ -24,6 +25,7 @@ import { frameError, rpcProtocolOf, writeFramedError, writeFramedErrorOnStream }
 import { replyNotFoundInProtocol } from "./protocol-not-found.js";
 import { registerReflection } from "./reflection.js";
 import { createRequestLog, type RequestLog, requestLogKey, requestLogOf } from "./request-log.js";
+import { createStringBoundsInterceptor } from "./string-bounds.js";
 import type { Tracing } from "./tracing.js";
 import { createUnaryFastPath } from "./unary-fast-path.js";
 import { routerWithFastPath } from "./unary-routes.js";
@@ -61,6 +63,8 @@ export interface ConnectAppOptions {
   metrics?: Registry | undefined;
   /** Spans per RPC (see tracing.ts); off when undefined. */
   tracing?: Tracing | undefined;
+  /** Longest string accepted in any field of any request (string-bounds.ts); 2048 characters when not given. */
+  stringMaxChars?: number | undefined;
   /** The serving status (stores reachable, not shutting down); a probe-less one when not given. */
   health?: Health | undefined;
   /** On close, how long in-flight calls may take before their connections are cut (see run-service.ts). */
@@ -87,12 +91,14 @@ export async function createConnectApp(options: ConnectAppOptions): Promise<Fast
   // THE interceptors and per-call context values of every call, whichever path serves it. Fastify
   // hooks do not see calls on the fast path: cross-cutting behaviour for RPCs belongs in this list.
   // Outermost first: the span covers everything, metrics see the code the client gets (after error
-  // mapping). They read only the request and context values, so both paths behave the same.
+  // mapping, which gives every error its details). They read only the request and context values,
+  // so both paths behave the same. The string bound runs last, just before the implementation.
   const metrics = options.metrics;
   const interceptors: Interceptor[] = [
     ...(options.tracing?.serverInterceptors ?? []),
     ...(metrics === undefined ? [] : [createServerMetricsInterceptor(metrics)]),
     createErrorMappingInterceptor(),
+    createStringBoundsInterceptor(options.stringMaxChars),
   ];
   // Only a server that asks for client certificates can have a peer identity: others skip the lookup.
   const withPeers = options.tls !== undefined && (options.tls.clientAuth ?? "none") !== "none";
@@ -182,7 +188,8 @@ export async function createConnectApp(options: ConnectAppOptions): Promise<Fast
       router.service(HealthService, createHealthService(health));
       // Open, like the health service: it tells what the schema in this repository already says.
       // Once authentication exists it stays open (see README: reflection).
-      registerReflection(router, () => router.handlers.map((h) => h.service));
+      // The error details' types too, so grpcurl and buf curl can print the details they receive.
+      registerReflection(router, () => router.handlers.map((h) => h.service), [file_google_rpc_error_details]);
     },
     ...handlerOptions,
     interceptors,
