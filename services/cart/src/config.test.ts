@@ -90,6 +90,7 @@ describe("cart config", () => {
       closedCartTtlSeconds: 900,
       maxOpenCartsPerTerminal: 50,
       memoryMaxCarts: 100_000,
+      memoryMaxMb: 256,
       recordDrainIntervalMs: 1000,
     });
   });

@@ -45,8 +45,9 @@ export interface CartConfig extends ServerSettings {
   /** Lifetime of a billed or cancelled cart: long enough for a repeated Bill or GetCart. */
   closedCartTtlSeconds: number;
   maxOpenCartsPerTerminal: number;
-  /** The in-memory store's bound (REDIS_URL unset). */
+  /** The in-memory store's bounds (REDIS_URL unset): carts, and their estimated heap. */
   memoryMaxCarts: number;
+  memoryMaxMb: number;
   /** Pause between passes of the outbox drain (pending transaction records). */
   recordDrainIntervalMs: number;
   /** Transaction log; unset: embedded in-memory. */
@@ -83,6 +84,7 @@ export function readCartConfig(env: Env): CartConfig {
     closedCartTtlSeconds: r.int("CLOSED_CART_TTL_SECONDS", 900, 1, 30 * 86_400),
     maxOpenCartsPerTerminal: r.int("MAX_OPEN_CARTS_PER_TERMINAL", 50, 1, 10_000),
     memoryMaxCarts: r.int("MEMORY_CART_STORE_MAX_CARTS", 100_000, 1, 10_000_000),
+    memoryMaxMb: r.int("MEMORY_CART_STORE_MAX_MB", 256, 1, 1_000_000),
     recordDrainIntervalMs: r.int("RECORD_DRAIN_INTERVAL_MS", 1000, 10, 600_000),
   };
   // A fallback transport only when its protocol is named; the rest defaults to the primary's, over HTTP/1.1.

@@ -101,7 +101,11 @@ export async function openCartDependencies(
     let carts: CartStore;
     const notices: PersistenceVerdict[] = [];
     if (config.redisUrl === undefined) {
-      const memory = createMemoryCartStore({ ...bounds, maxCarts: config.memoryMaxCarts });
+      const memory = createMemoryCartStore({
+        ...bounds,
+        maxCarts: config.memoryMaxCarts,
+        maxBytes: config.memoryMaxMb * 1024 * 1024,
+      });
       if (metrics !== undefined) registerMemoryCartStoreMetrics(metrics, memory);
       opened.push(memory);
       carts = memory;

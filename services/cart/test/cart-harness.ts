@@ -26,6 +26,7 @@ type StoreSetting =
   | "closedCartTtlSeconds"
   | "maxOpenCartsPerTerminal"
   | "memoryMaxCarts"
+  | "memoryMaxMb"
   | "recordDrainIntervalMs";
 
 export interface RunningCart {
@@ -72,6 +73,7 @@ export async function startCart(
     // unless a test sets one.
     maxOpenCartsPerTerminal: 10_000,
     memoryMaxCarts: 100_000,
+    memoryMaxMb: 256,
     recordDrainIntervalMs: 1000,
     ...stores,
     mongodbUri: "mongodbUri" in overrides ? mongodbUri : process.env.MONGODB_URI,
