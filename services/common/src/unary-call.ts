@@ -50,10 +50,10 @@ const completed = new DOMException("The operation was aborted.", "AbortError");
  * which on the hot path is nothing. The deadline is enforced through the signal, as in connect-es.
  *
  * The request, context and response are class instances with getters on their prototypes, not
- * object literals with getters: a literal's getters are new closures per call, so V8 gives every
- * such object a shape (Map, DescriptorArray, AccessorPairs) of its own in old space, and those dead
- * shapes keep the whole call reachable for minor GCs until a major one: a third of what each
- * scavenge saw was being promoted (decision record 0001, "GC").
+ * object literals made per call: V8 tracks literals by allocation site and pretenures a site whose
+ * objects survived (see v8-tuning.ts); a pretenured per-call object in old space keeps the call's
+ * young objects alive through every minor GC. Measured with the literals: scavenge pauses ~3x
+ * longer (docs/decisions/0001, "GC").
  */
 export function runUnaryCall(
   spec: UnarySpec,
