@@ -8,7 +8,7 @@ export async function createCartApp(
   deps: CartServiceDeps,
   settings: Pick<ServerSettings, "logLevel" | "logRequests" | "readMaxBytes" | "tls"> &
     Partial<Pick<ServerSettings, "cors" | "unaryFastPath">> &
-    Pick<ConnectAppOptions, "health" | "metrics" | "tracing">,
+    Pick<ConnectAppOptions, "health" | "metrics" | "tracing" | "closeGraceMs">,
 ): Promise<FastifyInstance> {
   const app = await createConnectApp({
     serviceName: "cart",

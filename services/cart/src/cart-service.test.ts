@@ -337,4 +337,17 @@ describe("CartService in memory: errors and their codes", () => {
     await c.client.bill({ cart: ref });
     expect(await log.store.count(scope.tenantId, scope.storeCode)).toBe(1);
   });
+
+  it("caps the open carts of a terminal with resource_exhausted naming the cap; a closed cart frees a place", async () => {
+    const c = inMemoryCart(masterData, { carts: createMemoryCartStore({ maxOpenCartsPerTerminal: 2 }) });
+    const opened = [await newCart(c), await newCart(c)];
+    expect(await failure(c.client.createCart({ ...scope, terminalId: "R01", staffId: "STAFF1" }))).toEqual({
+      code: "ResourceExhausted",
+      message: `terminal R01 in store ${scope.storeCode} of tenant ${scope.tenantId} has 2 open carts, the most it may have (MAX_OPEN_CARTS_PER_TERMINAL): bill or cancel one first`,
+    });
+    // Another terminal is not affected.
+    await c.client.createCart({ ...scope, terminalId: "R02", staffId: "STAFF1" });
+    await c.client.cancelCart({ cart: opened[0] });
+    await c.client.createCart({ ...scope, terminalId: "R01", staffId: "STAFF1" });
+  });
 });

@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { create } from "@bufbuild/protobuf";
-import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
+import { Code, type ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
+import { errorWithReason } from "@pos/common";
 import type { Cart } from "@pos/gen/pos/cart/v1/cart_pb.js";
 import {
   AddLineItemDiscountResponseSchema,
@@ -18,12 +19,13 @@ import {
 } from "@pos/gen/pos/cart/v1/cart_service_pb.js";
 import type { Tax } from "@pos/gen/pos/masterdata/v1/tax_pb.js";
 import type { ItemClient } from "./master-data/item-client.js";
+import { recordClosed } from "./record-drain.js";
 import { type SaleOp, transition } from "./sale/cart-state.js";
 import * as sale from "./sale/sale.js";
 import type { SaleMetrics } from "./sale-metrics.js";
-import { CartConflictError, type CartKey, type CartStore } from "./store/cart-store.js";
+import { CartConflictError, type CartKey, type CartStore, TooManyOpenCartsError } from "./store/cart-store.js";
 import { type TerminalCart, type TransactionLog, TransactionNumberConflictError } from "./store/transaction-log.js";
-import { checkCartRef, checkCreateCart, checkLineNo } from "./validation.js";
+import { checkCartRef, checkCreateCart, checkItemCode, checkLineNo } from "./validation.js";
 
 export interface CartServiceDeps {
   carts: CartStore;
@@ -63,7 +65,8 @@ export function createCartService(deps: CartServiceDeps): ServiceImpl<typeof Car
     try {
       updated = await carts.update(key, apply);
     } catch (e) {
-      if (e instanceof CartConflictError) throw new ConnectError(`${e.message}; try again`, Code.Aborted);
+      if (e instanceof CartConflictError)
+        throw errorWithReason(Code.Aborted, "CART_CONFLICT", `${e.message}; try again`);
       throw e;
     }
     if (updated === undefined) throw cartNotFound(key);
@@ -92,7 +95,13 @@ export function createCartService(deps: CartServiceDeps): ServiceImpl<typeof Car
       // Asking for the tax master proves the tenant exists (NotFound otherwise) and warms its cache.
       await items.getTaxes(req.tenantId, callOf(ctx));
       const cart = sale.newCart({ ...req, cartId: randomUUID() }, now());
-      await carts.create(cart);
+      try {
+        await carts.create(cart);
+      } catch (e) {
+        if (e instanceof TooManyOpenCartsError)
+          throw errorWithReason(Code.ResourceExhausted, "TOO_MANY_OPEN_CARTS", e.message);
+        throw e;
+      }
       return create(CreateCartResponseSchema, { cart });
     },
 
@@ -103,9 +112,7 @@ export function createCartService(deps: CartServiceDeps): ServiceImpl<typeof Car
     async addLineItems(req, ctx) {
       const key = checkCartRef(req.cart);
       sale.checkLineInputs(req.items);
-      req.items.forEach((entry, i) => {
-        if (entry.itemCode === "") throw new ConnectError(`items[${i}].item_code: is required`, Code.InvalidArgument);
-      });
+      for (const [i, entry] of req.items.entries()) checkItemCode(`items[${i}].item_code`, entry.itemCode);
       const cart = await loadFor(key, "addLines");
       const scope = { tenantId: key.tenantId, storeCode: key.storeCode, terminalId: cart.terminalId };
       const [found, taxes] = await Promise.all([
@@ -118,9 +125,11 @@ export function createCartService(deps: CartServiceDeps): ServiceImpl<typeof Car
       ]);
       if (found.notFound.length > 0) {
         const codes = found.notFound.map((c) => `"${c}"`).join(", ");
-        throw new ConnectError(
-          `item ${codes} not found in tenant "${key.tenantId}" (store ${key.storeCode}); nothing was added`,
+        throw errorWithReason(
           Code.NotFound,
+          "ITEM_NOT_FOUND",
+          `item ${codes} not found in tenant "${key.tenantId}" (store ${key.storeCode}); nothing was added`,
+          { tenant_id: key.tenantId, store_code: key.storeCode, item_codes: found.notFound.join(",") },
         );
       }
       const lines = req.items.flatMap((e) => {
@@ -169,56 +178,75 @@ export function createCartService(deps: CartServiceDeps): ServiceImpl<typeof Car
 
     async bill(req) {
       const key = checkCartRef(req.cart);
-      const cart = await closeOnce(key, "sale", (c) => sale.bill(c, now()));
+      const cart = await closeOnce(key, (c) => sale.bill(c, now()));
       return create(BillResponseSchema, { cart });
     },
 
     async cancelCart(req) {
       const key = checkCartRef(req.cart);
-      const cart = await closeOnce(key, "cancel", (c) => sale.cancel(c, now()));
+      const cart = await closeOnce(key, (c) => sale.cancel(c, now()));
       return create(CancelCartResponseSchema, { cart });
     },
   };
 
   /**
-   * Bill / CancelCart: close the cart once (a repeat finds it closed and
-   * allocates and changes nothing), then write the transaction log. The number
-   * is assigned per cart, so a retry or a racing close of the same cart gets the
-   * same one; a cart that cannot close is refused before a number is spent. The
-   * log write is idempotent per cart, so a retry after a failed write completes
-   * it, and never twice.
+   * Bill / CancelCart: close the cart once, then write its transaction record;
+   * why in this order and what each failure leaves: docs/decisions/0002.
+   * The number is assigned per cart (a retry or a racing close gets the same
+   * one; a cart that cannot close is refused before a number is spent). The
+   * closing write also files the closed cart in the cart store's outbox, in
+   * the same atomic write, so a cart is never closed without its pending
+   * record: when the log fails here, the client hears `unavailable` and the
+   * record drain (record-drain.ts) writes the record once the log is back. The
+   * answer is a success only once the log has the record: an acknowledged sale
+   * is as durable as the log.
    */
-  async function closeOnce(key: CartKey, kind: "sale" | "cancel", close: (c: Cart) => sale.Outcome): Promise<Cart> {
+  async function closeOnce(key: CartKey, close: (c: Cart) => sale.Outcome): Promise<Cart> {
     const current = await load(key);
     let { cart: closed, already } = close(current);
     if (!already) {
       const number = await assignNumber({ ...key, terminalId: current.terminalId });
-      closed = await change(key, (latest) => {
+      closed = await closing(key, (latest) => {
         const outcome = close(latest);
         if (outcome.already) return undefined;
         outcome.cart.transactionNo = String(number);
         return outcome.cart;
       });
     }
-    const { written } = await transactions.record({ kind, cart: closed });
-    // Counted once per cart: a repeated Bill or CancelCart writes nothing and counts nothing.
-    if (written) deps.sales?.closed(kind, closed);
+    await recordClosed(closed, { transactions, carts, sales: deps.sales });
     return closed;
+  }
+
+  async function closing(key: CartKey, apply: (current: Cart) => Cart | undefined): Promise<Cart> {
+    let updated: Cart | undefined;
+    try {
+      updated = await carts.closeCart(key, apply);
+    } catch (e) {
+      if (e instanceof CartConflictError)
+        throw errorWithReason(Code.Aborted, "CART_CONFLICT", `${e.message}; try again`);
+      throw e;
+    }
+    if (updated === undefined) throw cartNotFound(key);
+    return updated;
   }
 
   async function assignNumber(cart: TerminalCart): Promise<number> {
     try {
       return await transactions.assignNumber(cart);
     } catch (e) {
-      if (e instanceof TransactionNumberConflictError) throw new ConnectError(`${e.message}; try again`, Code.Aborted);
+      if (e instanceof TransactionNumberConflictError) {
+        throw errorWithReason(Code.Aborted, "TRANSACTION_NUMBER_CONFLICT", `${e.message}; try again`);
+      }
       throw e;
     }
   }
 }
 
 function cartNotFound(key: CartKey): ConnectError {
-  return new ConnectError(
-    `cart "${key.cartId}" not found in store ${key.storeCode} of tenant ${key.tenantId} (never created, or expired)`,
+  return errorWithReason(
     Code.NotFound,
+    "CART_NOT_FOUND",
+    `cart "${key.cartId}" not found in store ${key.storeCode} of tenant ${key.tenantId} (never created, or expired)`,
+    { tenant_id: key.tenantId, store_code: key.storeCode, cart_id: key.cartId },
   );
 }

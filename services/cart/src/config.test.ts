@@ -1,9 +1,59 @@
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import type { Env } from "@pos/common";
-import { configProblems } from "@pos/common/testing";
+import { configProblems, createTestCa, writePemFiles } from "@pos/common/testing";
 import { describe, expect, it } from "vitest";
 import { readCartConfig } from "./config.js";
 
 const problemsOf = (env: Env) => configProblems(() => readCartConfig(env));
+
+describe("cart config: TLS towards master-data", () => {
+  const ca = createTestCa();
+  const cart = ca.issue({ commonName: "cart", usage: ["client"] });
+  const paths = writePemFiles(mkdtempSync(join(tmpdir(), "cart-config-tls-")), {
+    "ca.pem": ca.cert,
+    "cart.pem": cart.cert,
+    "cart-key.pem": cart.key,
+    "other-key.pem": ca.issue({ commonName: "other", usage: ["client"] }).key,
+  });
+  const https = { MASTER_DATA_URL: "https://master-data.internal:8002" };
+
+  it("reads the CA and client certificate files, reloaded every 5 s", () => {
+    const { masterData } = readCartConfig({
+      ...https,
+      MASTER_DATA_CA_FILE: paths["ca.pem"],
+      MASTER_DATA_CLIENT_CERT_FILE: paths["cart.pem"],
+      MASTER_DATA_CLIENT_KEY_FILE: paths["cart-key.pem"],
+    });
+    expect(masterData.tls).toEqual({
+      caFile: paths["ca.pem"],
+      certFile: paths["cart.pem"],
+      keyFile: paths["cart-key.pem"],
+      reloadIntervalMs: 5000,
+    });
+    expect(readCartConfig(https).masterData.tls).toBeUndefined();
+  });
+
+  it("refuses files that cannot work, naming the variables", () => {
+    expect(problemsOf({ MASTER_DATA_CA_FILE: paths["ca.pem"] })).toEqual([
+      "MASTER_DATA_CA_FILE and MASTER_DATA_CLIENT_CERT_FILE are for TLS: MASTER_DATA_URL (or MASTER_DATA_FALLBACK_URL) must be https://",
+    ]);
+    expect(problemsOf({ ...https, MASTER_DATA_CLIENT_CERT_FILE: paths["cart.pem"] })).toEqual([
+      "MASTER_DATA_CLIENT_CERT_FILE and MASTER_DATA_CLIENT_KEY_FILE must be set together",
+    ]);
+    const [mismatch] = problemsOf({
+      ...https,
+      MASTER_DATA_CLIENT_CERT_FILE: paths["cart.pem"],
+      MASTER_DATA_CLIENT_KEY_FILE: paths["other-key.pem"],
+    });
+    expect(mismatch).toMatch(
+      /^MASTER_DATA_CA_FILE\/MASTER_DATA_CLIENT_CERT_FILE\/MASTER_DATA_CLIENT_KEY_FILE: .*key values mismatch/,
+    );
+    const [missing] = problemsOf({ ...https, MASTER_DATA_CA_FILE: "/no/such/ca.pem" });
+    expect(missing).toMatch(/\/no\/such\/ca\.pem/);
+  });
+});
 
 describe("cart config", () => {
   it("starts on embedded defaults: port 8003, master-data over gRPC on 8002, carts and log in memory", () => {
@@ -32,7 +82,15 @@ describe("cart config", () => {
       },
       redisUrl: undefined,
       redisTimeoutMs: 1000,
+      redisKeyPrefix: "",
+      redisAllowNoPersistence: false,
+      production: false,
       cartTtlSeconds: 36_000,
+      closedCartTtlSeconds: 900,
+      maxOpenCartsPerTerminal: 50,
+      memoryMaxCarts: 100_000,
+      memoryMaxMb: 256,
+      recordDrainIntervalMs: 1000,
     });
   });
 

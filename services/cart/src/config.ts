@@ -1,4 +1,14 @@
-import { createEnvReader, type Env, readMongoSettings, readServerSettings, type ServerSettings } from "@pos/common";
+import {
+  createEnvReader,
+  type Env,
+  type EnvReader,
+  readMongoSettings,
+  readPemFiles,
+  readServerSettings,
+  type ServerSettings,
+  secureContextOf,
+} from "@pos/common";
+import type { ClientTlsFiles } from "./master-data/client-tls.js";
 import {
   type ClientKind,
   checkTransportConfig,
@@ -17,11 +27,27 @@ export interface CartConfig extends ServerSettings {
     cacheMaxEntries: number;
     /** While on the fallback, the first call after this long tries the primary again. */
     retryPrimaryAfterMs?: number;
+    /** https:// master-data: CA and client certificate files (MASTER_DATA_CA_FILE, …); Node's roots when absent. */
+    tls?: (ClientTlsFiles & { reloadIntervalMs?: number | undefined }) | undefined;
   };
   /** Unset: the embedded in-memory cart store. */
   redisUrl: string | undefined;
   redisTimeoutMs: number;
+  /** Put before every Redis key: several deployments (or test runs) on one Redis stay apart. */
+  redisKeyPrefix: string;
+  /** Start without Redis persistence (AOF or RDB) in production, knowing carts die with Redis. */
+  redisAllowNoPersistence: boolean;
+  /** NODE_ENV=production: refusals instead of warnings where a default would lose data. */
+  production: boolean;
   cartTtlSeconds: number;
+  /** Lifetime of a billed or cancelled cart: long enough for a repeated Bill or GetCart. */
+  closedCartTtlSeconds: number;
+  maxOpenCartsPerTerminal: number;
+  /** The in-memory store's bounds (REDIS_URL unset): carts, and their estimated heap. */
+  memoryMaxCarts: number;
+  memoryMaxMb: number;
+  /** Pause between passes of the outbox drain (pending transaction records). */
+  recordDrainIntervalMs: number;
   /** Transaction log; unset: embedded in-memory. */
   mongodbUri: string | undefined;
   mongodbTimeoutMs: number;
@@ -48,7 +74,15 @@ export function readCartConfig(env: Env): CartConfig {
     },
     redisUrl: r.optionalString("REDIS_URL"),
     redisTimeoutMs: r.int("REDIS_TIMEOUT_MS", 1000, 10, 60_000),
+    redisKeyPrefix: r.string("REDIS_KEY_PREFIX", ""),
+    redisAllowNoPersistence: r.bool("REDIS_ALLOW_NO_PERSISTENCE", false),
+    production: r.string("NODE_ENV", "") === "production",
     cartTtlSeconds: r.int("CART_TTL_SECONDS", 36_000, 1, 30 * 86_400),
+    closedCartTtlSeconds: r.int("CLOSED_CART_TTL_SECONDS", 900, 1, 30 * 86_400),
+    maxOpenCartsPerTerminal: r.int("MAX_OPEN_CARTS_PER_TERMINAL", 50, 1, 10_000),
+    memoryMaxCarts: r.int("MEMORY_CART_STORE_MAX_CARTS", 100_000, 1, 10_000_000),
+    memoryMaxMb: r.int("MEMORY_CART_STORE_MAX_MB", 256, 1, 1_000_000),
+    recordDrainIntervalMs: r.int("RECORD_DRAIN_INTERVAL_MS", 1000, 10, 600_000),
   };
   // A fallback transport only when its protocol is named; the rest defaults to the primary's, over HTTP/1.1.
   const fallbackProtocol = r.optionalString("MASTER_DATA_FALLBACK_PROTOCOL");
@@ -62,9 +96,56 @@ export function readCartConfig(env: Env): CartConfig {
       client: md.client,
     };
   }
+  config.masterData.tls = readMasterDataTls(r, [config.masterData.url, config.masterData.fallback?.url]);
   const redisTarget = config.redisUrl === undefined ? undefined : parseRedisUrl(config.redisUrl);
   if (redisTarget?.kind === "invalid") r.problem(`REDIS_URL ${redisTarget.problem}`);
   for (const problem of checkTransportConfig(config.masterData)) r.problem(problem);
   r.done();
   return config;
+}
+
+/**
+ * MASTER_DATA_CA_FILE (the CA master-data's certificate must chain to) and
+ * MASTER_DATA_CLIENT_CERT_FILE + _KEY_FILE (cart's certificate for mTLS), re-read every
+ * MASTER_DATA_TLS_RELOAD_INTERVAL_MS. Checked now: unusable files stop cart at start-up.
+ */
+function readMasterDataTls(r: EnvReader, urls: (string | undefined)[]): CartConfig["masterData"]["tls"] {
+  const caFile = r.optionalString("MASTER_DATA_CA_FILE");
+  const certFile = r.optionalString("MASTER_DATA_CLIENT_CERT_FILE");
+  const keyFile = r.optionalString("MASTER_DATA_CLIENT_KEY_FILE");
+  const reloadIntervalMs = r.int("MASTER_DATA_TLS_RELOAD_INTERVAL_MS", 5000, 0, 86_400_000);
+  if ((certFile === undefined) !== (keyFile === undefined)) {
+    r.problem("MASTER_DATA_CLIENT_CERT_FILE and MASTER_DATA_CLIENT_KEY_FILE must be set together");
+    return undefined;
+  }
+  if (caFile === undefined && certFile === undefined) return undefined;
+  if (!urls.some((url) => url?.startsWith("https:"))) {
+    r.problem(
+      "MASTER_DATA_CA_FILE and MASTER_DATA_CLIENT_CERT_FILE are for TLS: MASTER_DATA_URL (or MASTER_DATA_FALLBACK_URL) must be https://",
+    );
+    return undefined;
+  }
+  try {
+    secureContextOf(readPemFiles({ ca: caFile, cert: certFile, key: keyFile }));
+  } catch (e) {
+    r.problem(`MASTER_DATA_CA_FILE/MASTER_DATA_CLIENT_CERT_FILE/MASTER_DATA_CLIENT_KEY_FILE: ${(e as Error).message}`);
+    return undefined;
+  }
+  return { caFile, certFile, keyFile, reloadIntervalMs };
+}
+
+/**
+ * The longest one cart call may take with every dependency slow: the master-data lookup with all
+ * its attempts and backoffs (retry.ts: full jitter below 50 ms · 2^n, at most 1 s), then a read
+ * and a compare-and-set in the cart store and, for Bill, a number and a record in the transaction
+ * log. Shutdown lets calls in flight run this long (see run-service.ts).
+ */
+export function cartRequestBudgetMs(config: CartConfig): number {
+  const md = config.masterData;
+  let backoff = 0;
+  for (let retry = 0; retry < md.retryAttempts - 1; retry++) backoff += Math.min(1_000, 50 * 2 ** retry);
+  const masterData = md.timeoutMs * md.retryAttempts + backoff;
+  const carts = config.redisUrl === undefined ? 0 : 2 * config.redisTimeoutMs;
+  const transactions = config.mongodbUri === undefined ? 0 : 2 * config.mongodbTimeoutMs;
+  return masterData + carts + transactions;
 }

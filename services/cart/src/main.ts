@@ -1,7 +1,7 @@
 import { createHealth, createTelemetry, runService, ServingStatus } from "@pos/common";
 import type { FastifyBaseLogger } from "fastify";
 import { createCartApp } from "./app.js";
-import { readCartConfig } from "./config.js";
+import { cartRequestBudgetMs, readCartConfig } from "./config.js";
 import { openCartDependencies } from "./wiring.js";
 
 // The log exists once the app does; the breaker cannot change state before the first call anyway.
@@ -11,6 +11,7 @@ let log: FastifyBaseLogger | undefined;
 await runService({
   name: "cart",
   readConfig: readCartConfig,
+  requestBudgetMs: cartRequestBudgetMs,
   async open(config) {
     const telemetry = createTelemetry("cart", config.telemetry);
     const deps = await openCartDependencies(config, {
@@ -20,6 +21,10 @@ await runService({
           { from, to, lastFailure },
           `master-data circuit breaker ${from} → ${to}`,
         ),
+      tlsLog: {
+        info: (fields, message) => log?.info(fields, message),
+        error: (fields, message) => log?.error(fields, message),
+      },
       onMasterDataRouteSwitch: ({ to, reason }) =>
         to === "fallback"
           ? log?.warn({ to, reason }, "master-data calls switched to the fallback transport")
@@ -38,14 +43,17 @@ await runService({
     };
     return { ...deps, health, telemetry, close };
   },
-  async createApp(deps, config) {
-    const app = await createCartApp(deps, { ...config, ...deps.telemetry, health: deps.health });
+  async createApp(deps, config, { closeGraceMs }) {
+    const app = await createCartApp(deps, { ...config, ...deps.telemetry, health: deps.health, closeGraceMs });
     log = app.log;
     deps.health.subscribe((status, failing) =>
       app.log[status === ServingStatus.SERVING ? "info" : "warn"]({ failing }, `health: ${ServingStatus[status]}`),
     );
     app.log.info(deps.describe, `cart dependencies ready; master-data via ${deps.describe.masterData}`);
+    for (const notice of deps.notices) app.log[notice.level === "ok" ? "info" : "warn"](notice.message);
     await deps.health.start();
+    // Records that Bill/CancelCart could not write (here or in a process that died) are written from now on.
+    deps.records.start(app.log);
     return app;
   },
   onStop: (deps) => deps.health.shutdown(),

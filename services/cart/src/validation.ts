@@ -1,4 +1,7 @@
 import { checkId, invalid, quote } from "@pos/common";
+
+export { checkItemCode } from "@pos/common";
+
 import type { CartRef, CreateCartRequest } from "@pos/gen/pos/cart/v1/cart_service_pb.js";
 import type { CartKey } from "./store/cart-store.js";
 
@@ -17,12 +20,12 @@ export function checkCreateCart(req: CreateCartRequest): void {
 
 /** The cart a request names, checked. */
 export function checkCartRef(ref: CartRef | undefined): CartKey {
-  if (ref === undefined) throw invalid("cart", "is required (tenant_id, store_code, cart_id)");
+  if (ref === undefined) throw invalid("cart", "is required (tenant_id, store_code, cart_id)", "REQUIRED");
   checkId("cart.tenant_id", ref.tenantId);
   checkId("cart.store_code", ref.storeCode);
-  if (ref.cartId === "") throw invalid("cart.cart_id", "is required");
+  if (ref.cartId === "") throw invalid("cart.cart_id", "is required", "REQUIRED");
   if (!cartIdPattern.test(ref.cartId)) {
-    throw invalid("cart.cart_id", `must be a cart id as CreateCart returned it, got ${quote(ref.cartId)}`);
+    throw invalid("cart.cart_id", `must be a cart id as CreateCart returned it, got ${quote(ref.cartId)}`, "MALFORMED");
   }
   return { tenantId: ref.tenantId, storeCode: ref.storeCode, cartId: ref.cartId };
 }

@@ -1,14 +1,24 @@
-import { createClientMetricsInterceptor, noTelemetry, type ServerSettings, type Telemetry } from "@pos/common";
+import {
+  createClientMetricsInterceptor,
+  noTelemetry,
+  type ServerSettings,
+  type Telemetry,
+  type TlsReloadLog,
+} from "@pos/common";
 import type { CartConfig } from "./config.js";
+import { createClientTls } from "./master-data/client-tls.js";
 import { createItemClient, type ItemClient } from "./master-data/item-client.js";
 import { registerItemClientMetrics } from "./master-data/item-client-metrics.js";
 import { createMasterDataTransport, type MasterDataTransportOptions } from "./master-data/transport.js";
+import { createRecordDrain, type RecordDrain } from "./record-drain.js";
 import { createSaleMetrics, noSaleMetrics, type SaleMetrics } from "./sale-metrics.js";
 import type { CartStore } from "./store/cart-store.js";
 import { createMemoryCartStore } from "./store/memory-cart-store.js";
+import { registerMemoryCartStoreMetrics } from "./store/memory-cart-store-metrics.js";
 import { createMemoryTransactionLog } from "./store/memory-transaction-log.js";
 import { connectMongoTransactionLog } from "./store/mongo-transaction-log.js";
 import { connectRedisCartStore } from "./store/redis-cart-store.js";
+import { judgePersistence, type PersistenceVerdict } from "./store/redis-persistence.js";
 import type { TransactionLog } from "./store/transaction-log.js";
 
 export interface CartDependencies {
@@ -16,6 +26,10 @@ export interface CartDependencies {
   transactions: TransactionLog;
   items: ItemClient;
   sales: SaleMetrics;
+  /** Writes the transaction records Bill/CancelCart could not (the cart store's outbox); start() it once serving. */
+  records: RecordDrain;
+  /** For the start-up log: what the stores said at start-up (Redis persistence), at their level. */
+  notices: PersistenceVerdict[];
   /** For the start-up log: what was chosen. */
   describe: { masterData: string; carts: string; transactions: string };
   close(): Promise<void>;
@@ -28,6 +42,8 @@ export interface CartOptions {
   telemetry?: Telemetry;
   /** master-data calls moved to the fallback transport, or back to the primary. */
   onMasterDataRouteSwitch?: NonNullable<MasterDataTransportOptions["failover"]>["onSwitch"];
+  /** Reloads of cart's TLS files towards master-data (done, or refused and why). */
+  tlsLog?: TlsReloadLog;
 }
 
 /**
@@ -43,7 +59,12 @@ export async function openCartDependencies(
   const { metrics, tracing } = options.telemetry ?? noTelemetry;
   // Each attempt on the wire: a client span (traceparent sent along) and the client histogram.
   const seenAs = { protocol: md.protocol, httpVersion: md.httpVersion };
+  const tls =
+    md.tls === undefined
+      ? undefined
+      : createClientTls(md.tls, { reloadIntervalMs: md.tls.reloadIntervalMs, log: options.tlsLog });
   const transport = createMasterDataTransport(md, {
+    tls,
     interceptors: [
       ...tracing.clientInterceptors(seenAs),
       ...(metrics === undefined ? [] : [createClientMetricsInterceptor(metrics, seenAs)]),
@@ -62,37 +83,74 @@ export async function openCartDependencies(
       format: md.format,
     });
   }
-  const opened: { close(): Promise<void> | void }[] = [transport];
+  const opened: ({ close(): Promise<void> | void } | { stop(): Promise<void> })[] = [
+    ...(tls === undefined ? [] : [tls]),
+    transport,
+  ];
   try {
-    const carts =
-      config.redisUrl === undefined
-        ? createMemoryCartStore({ ttlSeconds: config.cartTtlSeconds })
-        : await connectRedisCartStore(config.redisUrl, {
-            ttlSeconds: config.cartTtlSeconds,
-            timeoutMs: config.redisTimeoutMs,
-          });
-    opened.push(carts);
+    const bounds = {
+      ttlSeconds: config.cartTtlSeconds,
+      closedTtlSeconds: config.closedCartTtlSeconds,
+      maxOpenCartsPerTerminal: config.maxOpenCartsPerTerminal,
+    };
+    let carts: CartStore;
+    const notices: PersistenceVerdict[] = [];
+    if (config.redisUrl === undefined) {
+      const memory = createMemoryCartStore({
+        ...bounds,
+        maxCarts: config.memoryMaxCarts,
+        maxBytes: config.memoryMaxMb * 1024 * 1024,
+      });
+      if (metrics !== undefined) registerMemoryCartStoreMetrics(metrics, memory);
+      opened.push(memory);
+      carts = memory;
+    } else {
+      const redis = await connectRedisCartStore(config.redisUrl, {
+        ...bounds,
+        keyPrefix: config.redisKeyPrefix,
+        timeoutMs: config.redisTimeoutMs,
+      });
+      opened.push(redis);
+      const verdict = judgePersistence(await redis.persistence(), {
+        production: config.production,
+        allowNoPersistence: config.redisAllowNoPersistence,
+      });
+      if (verdict.level === "refuse") throw new Error(verdict.message);
+      notices.push(verdict);
+      carts = redis;
+    }
     const transactions =
       config.mongodbUri === undefined
         ? createMemoryTransactionLog()
         : await connectMongoTransactionLog(config.mongodbUri, { timeoutMs: config.mongodbTimeoutMs });
     opened.push(transactions);
+    // Store calls as child spans of the RPC (when tracing is on; the stores themselves otherwise).
+    const tracedCarts = tracing.traceMethods(carts, "CartStore", {
+      "db.system": config.redisUrl === undefined ? "memory" : "redis",
+    });
+    const tracedTransactions = tracing.traceMethods(transactions, "TransactionLog", {
+      "db.system": config.mongodbUri === undefined ? "memory" : "mongodb",
+    });
+    const sales = metrics === undefined ? noSaleMetrics : createSaleMetrics(metrics);
+    const records = createRecordDrain(
+      { carts: tracedCarts, transactions: tracedTransactions, sales },
+      { intervalMs: config.recordDrainIntervalMs },
+    );
+    // Stopped before the stores close (closeAll goes in reverse).
+    opened.push(records);
     return {
-      // Store calls as child spans of the RPC (when tracing is on; the stores themselves otherwise).
-      carts: tracing.traceMethods(carts, "CartStore", {
-        "db.system": config.redisUrl === undefined ? "memory" : "redis",
-      }),
-      transactions: tracing.traceMethods(transactions, "TransactionLog", {
-        "db.system": config.mongodbUri === undefined ? "memory" : "mongodb",
-      }),
+      carts: tracedCarts,
+      transactions: tracedTransactions,
       items,
-      sales: metrics === undefined ? noSaleMetrics : createSaleMetrics(metrics),
+      sales,
+      records,
+      notices,
       describe: {
-        masterData: transport.describe,
+        masterData: transport.describe + describeTls(md.tls),
         carts:
           config.redisUrl === undefined
             ? "in-memory"
-            : `redis (${redactUrl(config.redisUrl)}), TTL ${config.cartTtlSeconds} s`,
+            : `redis (${redactUrl(config.redisUrl)}), TTL ${config.cartTtlSeconds} s (closed ${config.closedCartTtlSeconds} s)`,
         transactions: config.mongodbUri === undefined ? "in-memory" : `mongodb (${redactUrl(config.mongodbUri)})`,
       },
       close: () => closeAll(opened),
@@ -108,17 +166,25 @@ export async function openCartDependencies(
  * every one even when another fails; then rejects with what failed, for the
  * shutdown log.
  */
-async function closeAll(resources: readonly { close(): Promise<void> | void }[]): Promise<void> {
+async function closeAll(
+  resources: readonly ({ close(): Promise<void> | void } | { stop(): Promise<void> })[],
+): Promise<void> {
   const failures: unknown[] = [];
   for (const resource of [...resources].reverse()) {
     try {
-      await resource.close();
+      await ("close" in resource ? resource.close() : resource.stop());
     } catch (e) {
       failures.push(e);
     }
   }
   if (failures.length === 1) throw failures[0];
   if (failures.length > 1) throw new AggregateError(failures, `${failures.length} resources failed to close`);
+}
+
+function describeTls(tls: CartConfig["masterData"]["tls"]): string {
+  if (tls === undefined) return "";
+  const ca = tls.caFile === undefined ? "Node's roots" : tls.caFile;
+  return `, TLS (CA ${ca}${tls.certFile === undefined ? "" : `, client certificate ${tls.certFile}`})`;
 }
 
 // Never log a password that may sit in a connection URL.

@@ -6,6 +6,7 @@ import { CartService } from "@pos/gen/pos/cart/v1/cart_service_pb.js";
 import { masterDataMain } from "@pos/master-data/testing";
 import type { FastifyInstance } from "fastify";
 import { createCartApp } from "../src/app.js";
+import type { CartServiceDeps } from "../src/cart-service.js";
 import type { CartConfig } from "../src/config.js";
 import type { MasterDataTransportConfig } from "../src/master-data/transport.js";
 import { type CartDependencies, openCartDependencies } from "../src/wiring.js";
@@ -18,6 +19,15 @@ export async function startMasterDataProcess(port = 0): Promise<{ proc: ServiceP
 }
 
 export const redisUrl = redisUrlOfTests();
+
+type StoreSetting =
+  | "redisKeyPrefix"
+  | "cartTtlSeconds"
+  | "closedCartTtlSeconds"
+  | "maxOpenCartsPerTerminal"
+  | "memoryMaxCarts"
+  | "memoryMaxMb"
+  | "recordDrainIntervalMs";
 
 export interface RunningCart {
   app: FastifyInstance;
@@ -33,9 +43,13 @@ export async function startCart(
   overrides: Partial<Omit<CartConfig["masterData"], keyof MasterDataTransportConfig>> & {
     redisUrl?: string | undefined;
     mongodbUri?: string | undefined;
+    /** Other stores' settings (bounds, key prefix); defaults as in production. */
+    stores?: Partial<Pick<CartConfig, StoreSetting>>;
+    /** What the service gets instead of the opened dependencies (e.g. stores that fail on cue). */
+    wrap?: (deps: CartDependencies) => Partial<CartServiceDeps>;
   } = {},
 ): Promise<RunningCart> {
-  const { redisUrl: redis, mongodbUri, ...md } = overrides;
+  const { redisUrl: redis, mongodbUri, stores, wrap, ...md } = overrides;
   const deps = await openCartDependencies({
     masterData: {
       ...masterData,
@@ -49,11 +63,22 @@ export async function startCart(
     },
     redisUrl: "redisUrl" in overrides ? redis : redisUrl,
     redisTimeoutMs: 1000,
+    redisKeyPrefix: "",
+    redisAllowNoPersistence: true,
+    production: false,
     cartTtlSeconds: 36_000,
+    closedCartTtlSeconds: 900,
+    // The suites leave open carts on terminal R01 of a Redis that every run shares (for hours): no cap
+    // unless a test sets one.
+    maxOpenCartsPerTerminal: 10_000,
+    memoryMaxCarts: 100_000,
+    memoryMaxMb: 256,
+    recordDrainIntervalMs: 1000,
+    ...stores,
     mongodbUri: "mongodbUri" in overrides ? mongodbUri : process.env.MONGODB_URI,
     mongodbTimeoutMs: 2000,
   });
-  const app = await createCartApp(deps, {
+  const app = await createCartApp(wrap === undefined ? deps : { ...deps, ...wrap(deps) }, {
     logLevel: "silent",
     logRequests: false,
     readMaxBytes: 1 << 20,

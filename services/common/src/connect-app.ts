@@ -1,27 +1,36 @@
 import { randomUUID } from "node:crypto";
 import type http from "node:http";
 import type { ConnectRouter, ContextValues, Interceptor } from "@connectrpc/connect";
-import { createContextValues } from "@connectrpc/connect";
+import { Code, ConnectError, createContextValues } from "@connectrpc/connect";
 import { fastifyConnectPlugin } from "@connectrpc/connect-fastify";
 import { compressionBrotli, compressionGzip } from "@connectrpc/connect-node";
 import fastifyCors from "@fastify/cors";
+import { file_google_rpc_error_details } from "@pos/gen/google/rpc/error_details_pb.js";
 import { Health as HealthService } from "@pos/gen/health/v1/health_pb.js";
 import type { FastifyInstance } from "fastify";
 import type { Registry } from "prom-client";
 import { type CorsSettings, fastifyCorsOptions } from "./cors.js";
 import { createErrorMappingInterceptor } from "./errors.js";
 import { createHealth, createHealthService, type Health, ServingStatus } from "./health.js";
-import { createServerMetricsInterceptor, httpVersionKey, httpVersionOf } from "./metrics.js";
 import {
+  createServerMetricsInterceptor,
+  createTlsHandshakeFailureCounter,
+  httpVersionKey,
+  httpVersionOf,
+} from "./metrics.js";
+import {
+  type ClosingHandlers,
   createOnePortFastify,
   type FrontHandler,
   type OnePortTls,
   type StreamFrontHandler,
 } from "./one-port-server.js";
 import { type PeerIdentity, peerIdentityKey, peerIdentityOf } from "./peer-identity.js";
+import { frameError, rpcProtocolOf, writeFramedError, writeFramedErrorOnStream } from "./protocol-error.js";
 import { replyNotFoundInProtocol } from "./protocol-not-found.js";
 import { registerReflection } from "./reflection.js";
 import { createRequestLog, type RequestLog, requestLogKey, requestLogOf } from "./request-log.js";
+import { createStringBoundsInterceptor } from "./string-bounds.js";
 import type { Tracing } from "./tracing.js";
 import { createUnaryFastPath } from "./unary-fast-path.js";
 import { routerWithFastPath } from "./unary-routes.js";
@@ -59,8 +68,12 @@ export interface ConnectAppOptions {
   metrics?: Registry | undefined;
   /** Spans per RPC (see tracing.ts); off when undefined. */
   tracing?: Tracing | undefined;
+  /** Longest string accepted in any field of any request (string-bounds.ts); 2048 characters when not given. */
+  stringMaxChars?: number | undefined;
   /** The serving status (stores reachable, not shutting down); a probe-less one when not given. */
   health?: Health | undefined;
+  /** On close, how long in-flight calls may take before their connections are cut (see run-service.ts). */
+  closeGraceMs?: number | undefined;
 }
 
 // Only echo a caller's request id when it is a plain token: it lands in logs and headers.
@@ -83,12 +96,14 @@ export async function createConnectApp(options: ConnectAppOptions): Promise<Fast
   // THE interceptors and per-call context values of every call, whichever path serves it. Fastify
   // hooks do not see calls on the fast path: cross-cutting behaviour for RPCs belongs in this list.
   // Outermost first: the span covers everything, metrics see the code the client gets (after error
-  // mapping). They read only the request and context values, so both paths behave the same.
+  // mapping, which gives every error its details). They read only the request and context values,
+  // so both paths behave the same. The string bound runs last, just before the implementation.
   const metrics = options.metrics;
   const interceptors: Interceptor[] = [
     ...(options.tracing?.serverInterceptors ?? []),
     ...(metrics === undefined ? [] : [createServerMetricsInterceptor(metrics)]),
     createErrorMappingInterceptor(),
+    createStringBoundsInterceptor(options.stringMaxChars),
   ];
   // Only a server that asks for client certificates can have a peer identity: others skip the lookup.
   const withPeers = options.tls !== undefined && (options.tls.clientAuth ?? "none") !== "none";
@@ -135,13 +150,21 @@ export async function createConnectApp(options: ConnectAppOptions): Promise<Fast
       };
     }
   }
+  const closing = refuseWhileClosing(options.serviceName, requestIdFrom);
   const app = createOnePortFastify({
     logger: { level: options.logLevel, base: { service: options.serviceName } },
     disableRequestLogging: !options.logRequests,
     tls: options.tls,
+    onTlsHandshakeError:
+      options.tls === undefined || metrics === undefined ? undefined : createTlsHandshakeFailureCounter(metrics),
     genReqId: (req) => requestIdFrom(req.headers["x-request-id"]),
     front,
     frontStream,
+    whileClosing: closing.handlers,
+    ...(options.closeGraceMs !== undefined && { closeGraceMs: options.closeGraceMs }),
+  });
+  app.addHook("onClose", async () => {
+    if (closing.refused() > 0) app.log.info({ refused: closing.refused() }, "calls refused while shutting down");
   });
   app.addHook("onRequest", async (req, reply) => {
     reply.header("x-request-id", req.id);
@@ -172,7 +195,8 @@ export async function createConnectApp(options: ConnectAppOptions): Promise<Fast
       router.service(HealthService, createHealthService(health));
       // Open, like the health service: it tells what the schema in this repository already says.
       // Once authentication exists it stays open (see README: reflection).
-      registerReflection(router, () => router.handlers.map((h) => h.service));
+      // The error details' types too, so grpcurl and buf curl can print the details they receive.
+      registerReflection(router, () => router.handlers.map((h) => h.service), [file_google_rpc_error_details]);
     },
     ...handlerOptions,
     interceptors,
@@ -180,4 +204,44 @@ export async function createConnectApp(options: ConnectAppOptions): Promise<Fast
     contextValues: (req) => contextValuesFor(requestLogOf(req), req.raw.httpVersion, () => peerIdentityOf(req.raw)),
   });
   return app;
+}
+
+/**
+ * RPCs that arrive while the app closes (on connections still open) are answered `unavailable` in
+ * their own protocol's framing, never served and never met by a bare close, so a client knows that
+ * nothing was done and may retry elsewhere. Anything else (probes, /metrics) is served as usual.
+ */
+function refuseWhileClosing(
+  serviceName: string,
+  requestId: (given: string | string[] | undefined) => string,
+): { handlers: ClosingHandlers; refused(): number } {
+  let refused = 0;
+  const error = new ConnectError(`${serviceName} is shutting down; retry`, Code.Unavailable);
+  return {
+    refused: () => refused,
+    handlers: {
+      request(req, res) {
+        const type = req.headers["content-type"];
+        const protocol = rpcProtocolOf(req.method ?? "", req.url ?? "", type);
+        if (protocol === undefined) return false;
+        refused++;
+        const extra: Record<string, string> = { "x-request-id": requestId(req.headers["x-request-id"]) };
+        if (req.httpVersionMajor < 2) extra.connection = "close";
+        writeFramedError(res, frameError(protocol, type, error), extra);
+        return true;
+      },
+      stream(stream, headers) {
+        const type = headers["content-type"];
+        const protocol = rpcProtocolOf(headers[":method"] ?? "", headers[":path"] ?? "", type);
+        if (protocol === undefined) return false;
+        refused++;
+        // The stream is answered, but nobody reads what the client still sends on it.
+        stream.on("error", () => {});
+        writeFramedErrorOnStream(stream, frameError(protocol, type, error), {
+          "x-request-id": requestId(headers["x-request-id"]),
+        });
+        return true;
+      },
+    },
+  };
 }

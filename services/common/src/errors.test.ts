@@ -1,7 +1,15 @@
 import { Code, ConnectError, createClient, createRouterTransport, type Interceptor } from "@connectrpc/connect";
+import { BadRequestSchema, ErrorInfoSchema, RetryInfoSchema } from "@pos/gen/google/rpc/error_details_pb.js";
 import { ItemService } from "@pos/gen/pos/masterdata/v1/item_service_pb.js";
 import { describe, expect, it } from "vitest";
-import { createErrorMappingInterceptor, TimeoutError, UnavailableError } from "./errors.js";
+import {
+  badRequest,
+  createErrorMappingInterceptor,
+  errorWithReason,
+  retryLater,
+  TimeoutError,
+  UnavailableError,
+} from "./errors.js";
 import { type RequestLog, requestLogKey } from "./request-log.js";
 import { StoreTimeoutError, StoreUnavailableError } from "./store-errors.js";
 
@@ -95,5 +103,40 @@ describe("error-mapping interceptor", () => {
     const { call } = serviceThrowing("a string, thrown by some library");
     const err = await call();
     expect([Code[err.code], err.rawMessage]).toEqual(["Internal", "internal error (request id req-42)"]);
+  });
+
+  it("gives every error details a client can act on: its own, else an ErrorInfo reason from the code", async () => {
+    const reasonOf = async (thrown: unknown) => {
+      const err = await serviceThrowing(thrown).call();
+      return err.findDetails(ErrorInfoSchema).map((i) => [i.reason, i.domain]);
+    };
+    expect(await reasonOf(new ConnectError("no such cart", Code.NotFound))).toEqual([["NOT_FOUND", "pos.example"]]);
+    expect(await reasonOf(new ConnectError("x", Code.FailedPrecondition))).toEqual([
+      ["FAILED_PRECONDITION", "pos.example"],
+    ]);
+    expect(await reasonOf(errorWithReason(Code.NotFound, "CART_NOT_FOUND", "no such cart"))).toEqual([
+      ["CART_NOT_FOUND", "pos.example"],
+    ]);
+    expect(await reasonOf(new UnavailableError("MongoDB unavailable"))).toEqual([
+      ["DEPENDENCY_UNAVAILABLE", "pos.example"],
+    ]);
+    expect(await reasonOf(new TypeError("bug"))).toEqual([["INTERNAL", "pos.example"]]);
+    // invalid_argument keeps its BadRequest and gets no ErrorInfo besides.
+    const invalid = await serviceThrowing(
+      badRequest([{ field: "items[2].quantity", description: "must be 1..9999" }]),
+    ).call();
+    expect(invalid.rawMessage).toBe("items[2].quantity: must be 1..9999");
+    expect(invalid.findDetails(BadRequestSchema)[0]?.fieldViolations.map((v) => v.field)).toEqual([
+      "items[2].quantity",
+    ]);
+    expect(invalid.findDetails(ErrorInfoSchema)).toEqual([]);
+  });
+
+  it("retryLater says when: RetryInfo's retry_delay, rounded up to the millisecond", async () => {
+    const err = await serviceThrowing(retryLater("RATE_LIMITED", "too many requests", 1234.2)).call();
+    expect(err.code).toBe(Code.ResourceExhausted);
+    const [retry] = err.findDetails(RetryInfoSchema);
+    expect([retry?.retryDelay?.seconds, retry?.retryDelay?.nanos]).toEqual([1n, 235_000_000]);
+    expect(err.findDetails(ErrorInfoSchema)[0]?.reason).toBe("RATE_LIMITED");
   });
 });

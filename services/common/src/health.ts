@@ -1,5 +1,7 @@
-import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
+import { Code, type ServiceImpl } from "@connectrpc/connect";
 import { HealthCheckResponse_ServingStatus, type Health as HealthService } from "@pos/gen/health/v1/health_pb.js";
+import { errorWithReason } from "./errors.js";
+import { quote } from "./field-checks.js";
 
 export const ServingStatus = HealthCheckResponse_ServingStatus;
 export type ServingStatus = HealthCheckResponse_ServingStatus;
@@ -144,7 +146,8 @@ export function createHealthService(health: Health): ServiceImpl<typeof HealthSe
   return {
     check(req) {
       const status = health.status(req.service);
-      if (status === undefined) throw new ConnectError(`service "${req.service}" is not served here`, Code.NotFound);
+      if (status === undefined)
+        throw errorWithReason(Code.NotFound, "SERVICE_UNKNOWN", `service ${quote(req.service)} is not served here`);
       return { status };
     },
     async *watch(req, ctx) {

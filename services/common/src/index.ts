@@ -18,6 +18,7 @@ export * from "./request-log.js";
 export * from "./run-service.js";
 export * from "./server-config.js";
 export * from "./store-errors.js";
+export * from "./string-bounds.js";
 export * from "./telemetry.js";
 export * from "./tls-files.js";
 export * from "./tracing.js";

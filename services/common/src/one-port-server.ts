@@ -9,6 +9,8 @@ export interface OnePortOptions
   extends Pick<FastifyServerOptions, "logger" | "disableRequestLogging" | "genReqId" | "bodyLimit"> {
   /** Serve TLS (HTTP/2 and HTTP/1.1 chosen by ALPN) instead of cleartext. */
   tls?: OnePortTls | undefined;
+  /** Hears of every failed TLS handshake, with OpenSSL's reason (a refused client certificate, say). */
+  onTlsHandshakeError?: ((reason: string) => void) | undefined;
   /** How long a new connection may take to show its protocol (cleartext) or finish its TLS handshake. */
   firstByteTimeoutMs?: number;
   /** Idle time after which an HTTP/1.1 keep-alive connection or an HTTP/2 session is closed. */
@@ -25,6 +27,19 @@ export interface OnePortOptions
    * (without passing `front`).
    */
   frontStream?: StreamFrontHandler | undefined;
+  /**
+   * Answers the requests that arrive while the app closes (true when it answered; false lets the
+   * request through, e.g. a readiness probe). Unset: fastify's own plain 503.
+   */
+  whileClosing?: ClosingHandlers | undefined;
+}
+
+export interface ClosingHandlers {
+  request(
+    req: http.IncomingMessage | http2.Http2ServerRequest,
+    res: http.ServerResponse | http2.Http2ServerResponse,
+  ): boolean;
+  stream(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders): boolean;
 }
 
 /**
@@ -64,6 +79,9 @@ const defaults = {
   closeGraceMs: 5_000,
 };
 
+// How long an idle HTTP/1.1 connection stays open once shutdown begins (see the tracker).
+const idleLingerMs = 1_000;
+
 // Receiving a whole request body (unary calls, JSON) should never take this long.
 const minRequestTimeoutMs = 60_000;
 
@@ -92,28 +110,38 @@ export function createOnePortFastify(options: OnePortOptions): FastifyInstance {
     disableRequestLogging: options.disableRequestLogging,
     genReqId: options.genReqId,
     bodyLimit: options.bodyLimit,
+    // With whileClosing, requests that arrive while closing are answered there, in their protocol.
+    return503OnClosing: options.whileClosing === undefined,
     // No `http2: true`: fastify sees HTTP/2 requests through Node's compatibility API, which has
     // the HTTP/1.1 surface, and types the app for HTTP/1.1, as Connect's fastify plugin expects.
     serverFactory: (fastifyHandler) => {
-      const { front, frontStream } = options;
-      const handler: FastifyServerFactoryHandler<http.Server> =
-        front === undefined
-          ? fastifyHandler
-          : (req, res) => {
-              if (!front(req, res)) fastifyHandler(req, res);
-            };
+      const { front, frontStream: streamFront, whileClosing } = options;
+      const refused = (req: http.IncomingMessage, res: http.ServerResponse): boolean =>
+        tracker.draining() && refuseWhileClosing(req, res, whileClosing);
+      const handler: FastifyServerFactoryHandler<http.Server> = (req, res) => {
+        if (refused(req, res)) return;
+        if (front === undefined || !front(req, res)) fastifyHandler(req, res);
+      };
+      const frontStream: StreamFrontHandler | undefined =
+        streamFront === undefined
+          ? undefined
+          : (stream, headers) =>
+              (tracker.draining() && whileClosing?.stream(stream, headers) === true) || streamFront(stream, headers);
       // HTTP/2 requests that reach the compatibility layer were already declined by frontStream.
       const withStreams =
         frontStream === undefined
           ? undefined
           : {
               frontStream,
-              handler: ((req, res) =>
-                req.httpVersionMajor === 2 ? fastifyHandler(req, res) : handler(req, res)) as typeof handler,
+              handler: ((req, res) => {
+                if (req.httpVersionMajor !== 2) return handler(req, res);
+                if (!refused(req, res)) fastifyHandler(req, res);
+              }) as typeof handler,
             };
       const server = options.tls
         ? createTlsServer(handler, withStreams, options.tls, settings, tracker, {
             onSessionError: (err) => onSessionError(err),
+            onHandshakeError: options.onTlsHandshakeError,
             log: {
               info: (fields, message) => tlsLog.info(fields, message),
               error: (fields, message) => tlsLog.error(fields, message),
@@ -136,6 +164,23 @@ export function createOnePortFastify(options: OnePortOptions): FastifyInstance {
     tracker.drain();
   });
   return app;
+}
+
+/**
+ * A request that arrives while the app closes. On an HTTP/1.1 connection that shutdown already ended
+ * (it was idle) no answer can be written: the request is dropped unserved and the socket reset, so
+ * the client knows at once that nothing was done (connect-es reports it as a retryable failure).
+ */
+function refuseWhileClosing(
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  whileClosing: ClosingHandlers | undefined,
+): boolean {
+  if (req.httpVersionMajor < 2 && req.socket.writableEnded) {
+    req.socket.destroy();
+    return true;
+  }
+  return whileClosing?.request(req, res) === true;
 }
 
 interface Settings {
@@ -227,6 +272,7 @@ function createTlsServer(
   tracker: ConnectionTracker,
   events: {
     onSessionError: (err: Error) => void;
+    onHandshakeError?: ((reason: string) => void) | undefined;
     log: TlsReloadLog & { debug(fields: Record<string, unknown>, message: string): void };
   },
 ): http2.Http2SecureServer {
@@ -265,10 +311,11 @@ function createTlsServer(
     server.on("close", () => watch?.stop());
   }
   // A refused client certificate (none, unknown CA, expired) ends the handshake here; debug only,
-  // as any scanner on the port would otherwise fill the log.
-  server.on("tlsClientError", (err: Error & { code?: string }) =>
-    events.log.debug({ code: err.code, reason: err.message }, "TLS handshake failed"),
-  );
+  // as any scanner on the port would otherwise fill the log: the count is a metric (connect-app.ts).
+  server.on("tlsClientError", (err: Error & { code?: string }) => {
+    events.log.debug({ code: err.code, reason: err.message }, "TLS handshake failed");
+    events.onHandshakeError?.(err.code ?? "unknown");
+  });
   if (streams !== undefined) serveStreamsFirst(server, streams.frontStream);
   // Plain properties on the secure server, read by the HTTP/1.1 code it runs for allowHTTP1 clients.
   Object.assign(server, { keepAliveTimeout: settings.idleTimeoutMs, ...http1Timeouts(settings) });
@@ -361,6 +408,8 @@ interface ConnectionTracker {
   trackSession(session: http2.Http2Session): void;
   /** Starts closing every connection; does not wait (the listening server's close() does). */
   drain(): void;
+  /** Whether drain() was called: requests from now on are refused. */
+  draining(): boolean;
 }
 
 // The inner servers never listen(), so Node tracks none of their connections; we do it ourselves,
@@ -371,16 +420,21 @@ function createConnectionTracker(closeGraceMs: number): ConnectionTracker {
   const http1 = new Map<net.Socket, Set<TrackedResponse>>();
   const sessions = new Set<http2.Http2Session>();
   let draining = false;
+  // Idle HTTP/1.1 connections are kept a moment into the drain: a client that sends on one then
+  // gets an answer (refused, connection: close) instead of a close racing its request.
+  let lingering = false;
   let forceTimer: NodeJS.Timeout | undefined;
+  let lingerTimer: NodeJS.Timeout | undefined;
 
   const settle = (): void => {
     if (forceTimer !== undefined && transports.size === 0 && sessions.size === 0) {
       clearTimeout(forceTimer);
+      clearTimeout(lingerTimer);
       forceTimer = undefined;
     }
   };
   const endIfIdle = (socket: net.Socket): void => {
-    if (http1.get(socket)?.size === 0) socket.end();
+    if (!lingering && http1.get(socket)?.size === 0) socket.end();
   };
 
   return {
@@ -422,21 +476,26 @@ function createConnectionTracker(closeGraceMs: number): ConnectionTracker {
         sessions.delete(session);
         settle();
       });
-      if (draining) session.close();
+      if (draining) closeGently(session);
     },
+    draining: () => draining,
     drain() {
       if (draining) return;
       draining = true;
+      lingering = true;
       for (const socket of undecided) socket.destroy();
-      for (const session of sessions) session.close();
-      for (const [socket, responses] of http1) {
-        if (responses.size === 0) {
-          socket.end();
-          continue;
-        }
+      for (const session of sessions) closeGently(session);
+      for (const responses of http1.values()) {
         // Tell the client not to reuse the connection; it is ended once the response is done.
         for (const res of responses) if (!res.headersSent) res.setHeader("connection", "close");
       }
+      lingerTimer = setTimeout(
+        () => {
+          lingering = false;
+          for (const socket of http1.keys()) endIfIdle(socket);
+        },
+        Math.min(idleLingerMs, closeGraceMs),
+      );
       forceTimer = setTimeout(() => {
         for (const session of sessions) session.destroy();
         for (const socket of http1.keys()) socket.destroy();
@@ -445,6 +504,31 @@ function createConnectionTracker(closeGraceMs: number): ConnectionTracker {
       settle();
     },
   };
+}
+
+/**
+ * GOAWAY in two steps (RFC 9113 §6.8): first a notice that names no last stream, so the streams the
+ * client sent before it saw it are still taken (and answered: served in flight or refused in their
+ * protocol); after one round trip (a PING's answer) the final GOAWAY. A single GOAWAY naming the last
+ * stream seen would make the client fail those in transit with REFUSED_STREAM, which connect-node
+ * reports as `internal`. Streams already open finish either way.
+ */
+function closeGently(session: http2.Http2Session): void {
+  if (session.closed || session.destroyed) return;
+  const close = (): void => {
+    if (!session.closed && !session.destroyed) session.close();
+  };
+  try {
+    session.goaway(http2.constants.NGHTTP2_NO_ERROR, 2 ** 31 - 1);
+    if (session.ping(close)) {
+      // A client that never answers the PING still gets the final GOAWAY.
+      setTimeout(close, 1_000).unref();
+      return;
+    }
+  } catch {
+    // A session in the middle of going away refuses frames: the plain close below still works.
+  }
+  close();
 }
 
 function positiveMs(name: string, value: number): number {

@@ -24,13 +24,18 @@ type ReflectionAnswer =
  * from the descriptors protoc-gen-es embeds in gen/: exactly the files the schema was built from.
  * `services` is read on each request, so it may grow after registration (the router's own list).
  */
-export function registerReflection(router: ConnectRouter, services: () => readonly DescService[]): void {
+export function registerReflection(
+  router: ConnectRouter,
+  services: () => readonly DescService[],
+  /** Files served besides the services' own (types clients meet elsewhere, e.g. in error details). */
+  extraFiles: readonly DescFile[] = [],
+): void {
   let index: ReturnType<typeof buildIndex> | undefined;
   let indexedCount = -1;
   const current = () => {
     const list = services();
     if (index === undefined || indexedCount !== list.length) {
-      index = buildIndex(list);
+      index = buildIndex(list, extraFiles);
       indexedCount = list.length;
     }
     return index;
@@ -51,7 +56,7 @@ export function registerReflection(router: ConnectRouter, services: () => readon
   });
 }
 
-function buildIndex(services: readonly DescService[]) {
+function buildIndex(services: readonly DescService[], extraFiles: readonly DescFile[]) {
   const files = new Map<string, DescFile>();
   const collect = (f: DescFile) => {
     if (files.has(f.proto.name)) return;
@@ -59,6 +64,7 @@ function buildIndex(services: readonly DescService[]) {
     for (const d of f.dependencies) collect(d);
   };
   for (const s of services) collect(s.file);
+  for (const f of extraFiles) collect(f);
   const registry = createRegistry(...files.values());
   const serviceNames = [...new Set(services.map((s) => s.typeName))].sort();
   const encoded = new Map<DescFile, Uint8Array>();

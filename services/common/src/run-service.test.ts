@@ -3,7 +3,14 @@ import Fastify, { type FastifyInstance } from "fastify";
 import { afterEach, describe, expect, it } from "vitest";
 import { ConfigError } from "./env-config.js";
 import { UnavailableError } from "./errors.js";
-import { type Closable, runService, type ServiceDefinition, type ServiceHost, type StopReason } from "./run-service.js";
+import {
+  type Closable,
+  planShutdown,
+  runService,
+  type ServiceDefinition,
+  type ServiceHost,
+  type StopReason,
+} from "./run-service.js";
 
 // The bootstrap both main.ts use, on a real app and socket, with a host that records
 // instead of exiting. The real processes (services/*/test/main-process.test.ts) add signals.
@@ -182,5 +189,26 @@ describe("runService", () => {
     expect(host.exits).toEqual([1]);
     expect(host.errors[0]).toMatch(new RegExp(`^svc: cannot listen on 127\\.0\\.0\\.1:${port}: .*EADDRINUSE`));
     expect(events).toEqual(["open", "app closed", "resources closed"]);
+  });
+});
+
+describe("planShutdown", () => {
+  it("gives calls in flight the longest request budget and a second more, within SHUTDOWN_TIMEOUT_MS", () => {
+    // cart's defaults: 3 × 3 s to master-data + backoffs, two Redis and two MongoDB operations.
+    expect(planShutdown(30_000, 15_150)).toEqual({
+      deadlineMs: 30_000,
+      closeGraceMs: 16_150,
+      budgetExceedsGrace: false,
+    });
+    expect(planShutdown(30_000, undefined)).toEqual({
+      deadlineMs: 30_000,
+      closeGraceMs: 5_000,
+      budgetExceedsGrace: false,
+    });
+  });
+
+  it("keeps time to close the stores and says when a request may outlast the grace", () => {
+    expect(planShutdown(10_000, 9_150)).toEqual({ deadlineMs: 10_000, closeGraceMs: 8_000, budgetExceedsGrace: true });
+    expect(planShutdown(1_000, 0)).toEqual({ deadlineMs: 1_000, closeGraceMs: 750, budgetExceedsGrace: false });
   });
 });

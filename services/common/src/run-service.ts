@@ -9,13 +9,22 @@ import type { ServerSettings } from "./server-config.js";
  * `createApp` builds the app on them (and may prepare data); `serving` is the
  * line logged once listening, `stopping` adds fields to the shutdown line.
  */
-export interface ServiceDefinition<C extends Pick<ServerSettings, "host" | "port">, D extends Closable> {
+/** What run-service needs of a config: where to listen and, optionally, SHUTDOWN_TIMEOUT_MS. */
+export type RunConfig = Pick<ServerSettings, "host" | "port"> & Partial<Pick<ServerSettings, "shutdownTimeoutMs">>;
+
+export interface ServiceDefinition<C extends RunConfig, D extends Closable> {
   /** For messages: "cart", "master-data". */
   name: string;
   readConfig(env: Env): C;
   // NoInfer: the config's type comes from readConfig alone.
   open(config: NoInfer<C>): Promise<D>;
-  createApp(deps: NoInfer<D>, config: NoInfer<C>): Promise<FastifyInstance>;
+  /** Builds the app; it must give its one-port server `closeGraceMs` (createConnectApp's option). */
+  createApp(deps: NoInfer<D>, config: NoInfer<C>, shutdown: ShutdownPlan): Promise<FastifyInstance>;
+  /**
+   * The longest one request may take when every dependency is slow (its timeouts × attempts): on
+   * shutdown, calls in flight get that long to finish, within SHUTDOWN_TIMEOUT_MS.
+   */
+  requestBudgetMs?(config: NoInfer<C>): number;
   serving(config: NoInfer<C>): { message: string; fields?: Record<string, unknown> };
   stopping?(deps: NoInfer<D>): Record<string, unknown>;
   /** Called the moment shutdown starts, before anything closes (readiness turns NOT_SERVING here). */
@@ -68,8 +77,32 @@ export const processHost: ServiceHost = {
   error: (message, cause) => (cause === undefined ? console.error(message) : console.error(message, cause)),
 };
 
-/** A shutdown that has not finished by then (a close that hangs) exits anyway, with status 1. */
-export const stopDeadlineMs = 10_000;
+/** A shutdown that has not finished by then (a close that hangs) exits anyway, with status 1 (SHUTDOWN_TIMEOUT_MS). */
+export const defaultShutdownTimeoutMs = 30_000;
+
+export interface ShutdownPlan {
+  /** The whole shutdown: past it the process exits 1 whatever is still open. */
+  deadlineMs: number;
+  /** How long calls in flight may run once shutdown began, before their connections are cut. */
+  closeGraceMs: number;
+  /** A request may take longer than closeGraceMs (SHUTDOWN_TIMEOUT_MS is too short for it). */
+  budgetExceedsGrace: boolean;
+}
+
+/**
+ * In-flight calls get the longest request budget and a second more, but never so much that the
+ * stores cannot close before the deadline: a quarter of it (at most 2 s) is kept for them.
+ */
+export function planShutdown(shutdownTimeoutMs: number, requestBudgetMs: number | undefined): ShutdownPlan {
+  const reserve = Math.min(2_000, shutdownTimeoutMs / 4);
+  const cap = Math.max(1, Math.floor(shutdownTimeoutMs - reserve));
+  const wanted = requestBudgetMs === undefined ? 5_000 : Math.ceil(requestBudgetMs) + 1_000;
+  return {
+    deadlineMs: shutdownTimeoutMs,
+    closeGraceMs: Math.min(wanted, cap),
+    budgetExceedsGrace: requestBudgetMs !== undefined && requestBudgetMs > cap,
+  };
+}
 
 /**
  * The one way a service process runs: read the config, open the service,
@@ -80,17 +113,19 @@ export const stopDeadlineMs = 10_000;
  * service's own resources, once; a failed close is logged and the stop
  * rejects (exit 1), never an unhandled rejection.
  */
-export async function runService<C extends Pick<ServerSettings, "host" | "port">, D extends Closable>(
+export async function runService<C extends RunConfig, D extends Closable>(
   definition: ServiceDefinition<C, D>,
   host: ServiceHost = processHost,
 ): Promise<void> {
   let config: C;
   let deps: D | undefined;
   let app: FastifyInstance;
+  let plan: ShutdownPlan;
   try {
     config = definition.readConfig(host.env);
+    plan = planShutdown(config.shutdownTimeoutMs ?? defaultShutdownTimeoutMs, definition.requestBudgetMs?.(config));
     deps = await definition.open(config);
-    app = await definition.createApp(deps, config);
+    app = await definition.createApp(deps, config, plan);
   } catch (e) {
     await deps?.close().catch(() => undefined);
     failedToStart(definition.name, e, host);
@@ -135,7 +170,7 @@ export async function runService<C extends Pick<ServerSettings, "host" | "port">
       }
       if ((await closeAll()) !== 0) throw new Error("shutdown failed (see the errors above)");
     },
-    { deadlineMs: stopDeadlineMs, log: { error: (message) => app.log.error(message) } },
+    { deadlineMs: plan.deadlineMs, log: { error: (message) => app.log.error(message) } },
   );
 
   try {
@@ -149,6 +184,12 @@ export async function runService<C extends Pick<ServerSettings, "host" | "port">
   }
   const serving = definition.serving(config);
   app.log.info(serving.fields ?? {}, serving.message);
+  if (plan.budgetExceedsGrace) {
+    app.log.warn(
+      { requestBudgetMs: definition.requestBudgetMs?.(config), closeGraceMs: plan.closeGraceMs },
+      "SHUTDOWN_TIMEOUT_MS is shorter than the longest request: calls in flight at shutdown may be cut",
+    );
+  }
 }
 
 function failedToStart(name: string, e: unknown, host: ServiceHost): void {

@@ -16,6 +16,8 @@ export interface ServerSettings {
   /** TLS_CERT_FILE/TLS_KEY_FILE (+ TLS_CLIENT_CA_FILE, TLS_CLIENT_AUTH, TLS_RELOAD_INTERVAL_MS); cleartext when undefined. */
   tls: ServerTls | undefined;
   cors: CorsSettings;
+  /** SHUTDOWN_TIMEOUT_MS: the whole shutdown, calls in flight included (see run-service.ts). */
+  shutdownTimeoutMs: number;
   telemetry: {
     /** GET /metrics and the RPC histograms (METRICS, on by default). */
     metrics: boolean;
@@ -41,6 +43,7 @@ export function readServerSettings(r: EnvReader, portVariable: string, defaultPo
     unaryFastPath: r.bool("UNARY_FAST_PATH", true),
     tls: undefined,
     cors: readCorsSettings(r),
+    shutdownTimeoutMs: r.int("SHUTDOWN_TIMEOUT_MS", 30_000, 1_000, 600_000),
     telemetry: { metrics: r.bool("METRICS", true), tracing: readTracingSettings(r) },
   };
   settings.tls = readServerTls(r);

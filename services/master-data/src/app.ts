@@ -1,4 +1,4 @@
-import { type ConnectAppOptions, createConnectApp, type ServerSettings } from "@pos/common";
+import { type ConnectAppOptions, createConnectApp, type OnePortTls, type ServerSettings } from "@pos/common";
 import { ItemService as LegacyItemService } from "@pos/gen/legacy/item_service/item_service_pb.js";
 import { ItemService } from "@pos/gen/pos/masterdata/v1/item_service_pb.js";
 import type { FastifyInstance } from "fastify";
@@ -10,9 +10,10 @@ import type { ItemStore } from "./store/item-store.js";
 /** The master-data HTTP app: ItemService on one port, over every protocol. */
 export function createMasterDataApp(
   store: ItemStore,
-  config: Pick<MasterDataConfig, "logLevel" | "logRequests" | "readMaxBytes" | "tls"> &
-    Partial<Pick<ServerSettings, "cors">> &
-    Pick<ConnectAppOptions, "health" | "metrics" | "tracing" | "unaryFastPath" | "observeRequest">,
+  config: Pick<MasterDataConfig, "logLevel" | "logRequests" | "readMaxBytes"> & {
+    tls?: OnePortTls | undefined;
+  } & Partial<Pick<ServerSettings, "cors">> &
+    Pick<ConnectAppOptions, "health" | "metrics" | "tracing" | "unaryFastPath" | "observeRequest" | "closeGraceMs">,
 ): Promise<FastifyInstance> {
   return createConnectApp({
     serviceName: "master-data",

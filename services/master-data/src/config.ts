@@ -18,3 +18,8 @@ export function readMasterDataConfig(env: Env): MasterDataConfig {
   r.done();
   return config;
 }
+
+/** The longest one call may take with MongoDB slow: a handler makes up to four store operations, each bounded. */
+export function masterDataRequestBudgetMs(config: MasterDataConfig): number {
+  return config.mongodbUri === undefined ? 0 : 4 * config.mongodbTimeoutMs;
+}

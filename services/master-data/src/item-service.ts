@@ -1,6 +1,6 @@
 import { create } from "@bufbuild/protobuf";
-import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
-import { freezeMessage, invalid, isFrozenMessage } from "@pos/common";
+import { Code, type ConnectError, type ServiceImpl } from "@connectrpc/connect";
+import { checkItemCode, errorWithReason, freezeMessage, invalid, isFrozenMessage } from "@pos/common";
 import type { Item } from "@pos/gen/pos/masterdata/v1/item_pb.js";
 import {
   type BatchGetItemDetailsResponse,
@@ -21,7 +21,6 @@ import { listTaxes } from "./tax-master.js";
 import {
   checkBatchGet,
   checkGetItemDetail,
-  checkItemCode,
   checkListItems,
   checkTenantId,
   checkUpsertItem,
@@ -43,14 +42,19 @@ export async function findItem(store: ItemStore, req: GetItemDetailRequest): Pro
 /** NotFound for a tenant that never had an item. */
 async function requireCatalogue(store: ItemStore, tenantId: string): Promise<void> {
   if (!(await store.hasTenant(tenantId))) {
-    throw new ConnectError(`tenant "${tenantId}" has no catalogue`, Code.NotFound);
+    throw errorWithReason(Code.NotFound, "TENANT_NOT_FOUND", `tenant "${tenantId}" has no catalogue`, {
+      tenant_id: tenantId,
+    });
   }
 }
 
 // Only asks about the tenant once an item is missing, so the hot path costs one query.
 async function itemNotFound(store: ItemStore, tenantId: string, itemCode: string): Promise<ConnectError> {
   await requireCatalogue(store, tenantId);
-  return new ConnectError(`item "${itemCode}" not found in tenant "${tenantId}"`, Code.NotFound);
+  return errorWithReason(Code.NotFound, "ITEM_NOT_FOUND", `item "${itemCode}" not found in tenant "${tenantId}"`, {
+    tenant_id: tenantId,
+    item_code: itemCode,
+  });
 }
 
 /**

@@ -1,6 +1,7 @@
 import { create } from "@bufbuild/protobuf";
 import { timestampDate } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
+import { errorWithReason } from "@pos/common";
 import {
   type ItemDetailResponse,
   ItemDetailResponseSchema,
@@ -42,9 +43,10 @@ export function toLegacyItemDetail(item: Item, tax: Tax | undefined): ItemDetail
   const amount = item.price?.amount ?? 0n;
   if (amount > int32Max || amount < int32Min) {
     // A wrong price at the till is worse than no answer.
-    throw new ConnectError(
-      `price ${amount} ${item.price?.currencyCode} of item "${item.itemCode}" does not fit the original contract's int32 price`,
+    throw errorWithReason(
       Code.OutOfRange,
+      "PRICE_OUT_OF_RANGE",
+      `price ${amount} ${item.price?.currencyCode} of item "${item.itemCode}" does not fit the original contract's int32 price`,
     );
   }
   if (tax === undefined) {

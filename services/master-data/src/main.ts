@@ -1,12 +1,13 @@
 import { createHealth, createTelemetry, runService, ServingStatus } from "@pos/common";
 import { createMasterDataApp } from "./app.js";
-import { readMasterDataConfig } from "./config.js";
+import { masterDataRequestBudgetMs, readMasterDataConfig } from "./config.js";
 import { openItemStore, seedDemoCatalogue } from "./open-store.js";
 
 // The only place that reads process.env and starts things (start-up, signals, shutdown: run-service.ts).
 await runService({
   name: "master-data",
   readConfig: readMasterDataConfig,
+  requestBudgetMs: masterDataRequestBudgetMs,
   async open(config) {
     const telemetry = createTelemetry("master-data", config.telemetry);
     const opened = await openItemStore(config);
@@ -20,8 +21,13 @@ await runService({
     };
     return { ...opened, store, health, telemetry, close };
   },
-  async createApp(opened, config) {
-    const app = await createMasterDataApp(opened.store, { ...config, ...opened.telemetry, health: opened.health });
+  async createApp(opened, config, { closeGraceMs }) {
+    const app = await createMasterDataApp(opened.store, {
+      ...config,
+      ...opened.telemetry,
+      health: opened.health,
+      closeGraceMs,
+    });
     opened.health.subscribe((status, failing) =>
       app.log[status === ServingStatus.SERVING ? "info" : "warn"]({ failing }, `health: ${ServingStatus[status]}`),
     );

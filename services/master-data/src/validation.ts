@@ -1,4 +1,4 @@
-import { checkId, checkLength, invalid, quote } from "@pos/common";
+import { checkId, checkItemCode, checkLength, invalid, quote } from "@pos/common";
 import type { Money } from "@pos/gen/pos/common/v1/money_pb.js";
 import type {
   BatchGetItemDetailsRequest,
@@ -21,8 +21,6 @@ export const limits = {
   imageUrls: 20,
 } as const;
 
-// Item codes are printable and without white space (JAN codes, SKUs, PLUs).
-const itemCodePattern = /^[^\s\p{C}]{1,64}$/u;
 const currencyPattern = /^[A-Z]{3}$/;
 
 export function checkTenantId(tenantId: string): void {
@@ -32,13 +30,6 @@ export function checkTenantId(tenantId: string): void {
 export function checkStoreScope(req: { tenantId: string; storeCode: string }): void {
   checkId("tenant_id", req.tenantId);
   checkId("store_code", req.storeCode);
-}
-
-export function checkItemCode(field: string, code: string): void {
-  if (code === "") throw invalid(field, "is required");
-  if (!itemCodePattern.test(code)) {
-    throw invalid(field, `must be 1-64 printable characters without spaces, got ${quote(code)}`);
-  }
 }
 
 export function checkGetItemDetail(req: GetItemDetailRequest): void {

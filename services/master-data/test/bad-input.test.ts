@@ -41,7 +41,7 @@ describe.each([
     expect(newer.status).toBe(200);
     // A misspelt field leaves the real one empty, and validation names it.
     const typo = await connectJson(JSON.stringify({ tenantId: "T0001", storeCode: "S0001", itemcode: "ITEM0001" }));
-    expect(errorOf(typo.body)).toEqual({ code: "invalid_argument", message: "item_code: is required" });
+    expect(errorOf(typo.body)).toMatchObject({ code: "invalid_argument", message: "item_code: is required" });
   });
 
   it("missing, oversized and malformed fields → invalid_argument naming the field", async () => {

@@ -75,7 +75,21 @@ describe("external clients: curl, buf curl, grpcurl", () => {
     ]);
     const [body, status] = stdout.split("\n");
     expect(status).toBe("404");
-    expect(JSON.parse(body!)).toEqual({ code: "not_found", message: 'item "NOPE" not found in tenant "T0001"' });
+    expect(JSON.parse(body!)).toEqual({
+      code: "not_found",
+      message: 'item "NOPE" not found in tenant "T0001"',
+      details: [
+        {
+          type: "google.rpc.ErrorInfo",
+          value: expect.any(String),
+          debug: {
+            reason: "ITEM_NOT_FOUND",
+            domain: "pos.example",
+            metadata: { tenant_id: "T0001", item_code: "NOPE" },
+          },
+        },
+      ],
+    });
   });
 
   for (const protocol of ["grpc", "grpcweb", "connect"] as const) {

@@ -1,6 +1,8 @@
 import http from "node:http";
 import http2 from "node:http2";
 import https from "node:https";
+import type { Duplex } from "node:stream";
+import type { SecureContext } from "node:tls";
 import { Code, ConnectError } from "@connectrpc/connect";
 
 /** One HTTP exchange as the unary transport needs it: the whole body in, the whole body out. */
@@ -25,6 +27,51 @@ export interface Http2Tuning {
   pingIntervalMs: number;
   pingTimeoutMs: number;
   idleConnectionTimeoutMs: number;
+}
+
+/** Where each new TLS connection takes its secure context (client-tls.ts); Node's defaults when absent. */
+export interface TlsContextSource {
+  context(): SecureContext;
+}
+
+/**
+ * The keep-alive agent for `baseUrl`: http, or https whose every new connection takes the current
+ * secure context (CA to verify master-data, cart's client certificate), so a reloaded file reaches
+ * the next connection. Both client kinds use it: one place that knows how cart dials HTTP/1.1.
+ */
+export function createAgent(baseUrl: URL, options: http.AgentOptions, tls: TlsContextSource | undefined): http.Agent {
+  if (baseUrl.protocol !== "https:") return new http.Agent(options);
+  if (tls === undefined) return new https.Agent(options);
+  return new ReloadingHttpsAgent(options, tls);
+}
+
+class ReloadingHttpsAgent extends https.Agent {
+  readonly #tls: TlsContextSource;
+  constructor(options: http.AgentOptions, tls: TlsContextSource) {
+    // No TLS session cache: a resumed session would carry the certificates of the context it began with.
+    super({ ...options, maxCachedSessions: 0 });
+    this.#tls = tls;
+  }
+  // https.Agent's documented extension point: it builds every new socket from these options.
+  override createConnection(
+    options: http.ClientRequestArgs,
+    callback?: (err: Error | null, stream: Duplex) => void,
+  ): Duplex | null | undefined {
+    return super.createConnection(
+      { ...options, secureContext: this.#tls.context() } as http.ClientRequestArgs,
+      callback,
+    );
+  }
+}
+
+/** Options for http2.connect: the current secure context, read on every (re)connect. */
+export function http2SessionOptions(tls: TlsContextSource | undefined): http2.SecureClientSessionOptions | undefined {
+  if (tls === undefined) return undefined;
+  return {
+    get secureContext() {
+      return tls.context();
+    },
+  };
 }
 
 const noTrailers: http.IncomingHttpHeaders = Object.freeze({}) as http.IncomingHttpHeaders;
@@ -52,7 +99,19 @@ function createBodySink(max: number, onTooLarge: (err: ConnectError) => void) {
 /** Socket-level failures are "the peer is not there now": Unavailable, never Internal. */
 export function networkError(e: unknown, what: string): ConnectError {
   if (e instanceof ConnectError) return e;
-  const code = e instanceof Error && "code" in e && typeof e.code === "string" ? e.code : undefined;
+  // Streams of a session that failed to connect are cancelled: the session's error (a refused
+  // certificate, say: SELF_SIGNED_CERT_IN_CHAIN) is the one that says what happened.
+  const failed =
+    codeOf(e) === "ERR_HTTP2_STREAM_CANCEL" && e instanceof Error && e.cause instanceof Error ? e.cause : e;
+  return unavailable(failed, what);
+}
+
+function codeOf(e: unknown): string | undefined {
+  return e instanceof Error && "code" in e && typeof e.code === "string" ? e.code : undefined;
+}
+
+function unavailable(e: unknown, what: string): ConnectError {
+  const code = codeOf(e);
   const text = e instanceof Error ? e.message : String(e);
   return new ConnectError(`${what}: ${code ?? text}`, Code.Unavailable, undefined, undefined, e);
 }
@@ -72,10 +131,14 @@ function abortError(signal: AbortSignal): ConnectError {
 }
 
 /** HTTP/1.1 on one keep-alive agent: each call takes an idle socket or opens one (up to maxSockets). */
-export function createHttp1Sender(baseUrl: URL, maxSockets: number, readMaxBytes: number): Sender {
+export function createHttp1Sender(
+  baseUrl: URL,
+  maxSockets: number,
+  readMaxBytes: number,
+  tls?: TlsContextSource | undefined,
+): Sender {
   const secure = baseUrl.protocol === "https:";
-  const agentOptions = { keepAlive: true, maxSockets, scheduling: "lifo" as const };
-  const agent = secure ? new https.Agent(agentOptions) : new http.Agent(agentOptions);
+  const agent = createAgent(baseUrl, { keepAlive: true, maxSockets, scheduling: "lifo" }, tls);
   const request = secure ? https.request : http.request;
   const host = baseUrl.hostname.replace(/^\[|\]$/g, "");
   const port = baseUrl.port === "" ? (secure ? 443 : 80) : Number(baseUrl.port);
@@ -124,7 +187,13 @@ export function createHttp1Sender(baseUrl: URL, maxSockets: number, readMaxBytes
  * HTTP/2: ONE session shared by every call, opened on first use and re-opened after it closes
  * (GOAWAY, error, idle timeout, unanswered PING). Streams are cheap; connections are not.
  */
-export function createHttp2Sender(baseUrl: URL, tuning: Http2Tuning, readMaxBytes: number): Sender {
+export function createHttp2Sender(
+  baseUrl: URL,
+  tuning: Http2Tuning,
+  readMaxBytes: number,
+  tls?: TlsContextSource | undefined,
+): Sender {
+  const sessionOptions = http2SessionOptions(tls);
   const authority = baseUrl.origin;
   const prefix = baseUrl.pathname.replace(/\/+$/, "");
   let session: http2.ClientHttp2Session | undefined;
@@ -141,7 +210,7 @@ export function createHttp2Sender(baseUrl: URL, tuning: Http2Tuning, readMaxByte
 
   const current = (): http2.ClientHttp2Session => {
     if (session !== undefined && !session.closed && !session.destroyed) return session;
-    const s = http2.connect(authority);
+    const s = sessionOptions === undefined ? http2.connect(authority) : http2.connect(authority, sessionOptions);
     // Errors surface on the streams; without a listener an 'error' event would crash the process.
     s.on("error", () => drop(s));
     s.on("close", () => drop(s));

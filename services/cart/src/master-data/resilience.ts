@@ -130,8 +130,12 @@ export function createErrorMappingInterceptor(timeoutMs: number): Interceptor {
 function toClientError(err: ConnectError, timeoutMs: number): ConnectError {
   if (isCircuitOpenError(err)) return err;
   switch (err.code) {
-    case Code.NotFound:
-      return new ConnectError(err.rawMessage, Code.NotFound);
+    case Code.NotFound: {
+      // master-data's ErrorInfo (TENANT_NOT_FOUND, ITEM_NOT_FOUND) says what is missing: pass it on.
+      const notFound = new ConnectError(err.rawMessage, Code.NotFound);
+      notFound.details.push(...err.details);
+      return notFound;
+    }
     case Code.DeadlineExceeded:
       return new ConnectError(`master-data unavailable: no answer within ${timeoutMs} ms`, Code.Unavailable);
     case Code.Unavailable:

@@ -1,5 +1,3 @@
-import http from "node:http";
-import https from "node:https";
 import type { Interceptor, Transport } from "@connectrpc/connect";
 import {
   createConnectTransport,
@@ -10,7 +8,13 @@ import {
 import { createDeadlineResetInterceptor } from "./deadline-reset.js";
 import { createFailover, type FailoverOptions, type FailoverStats } from "./failover.js";
 import { createFastTransport, timeoutHeaderOf } from "./fast-transport.js";
-import { createHttp1Sender, createHttp2Sender } from "./http-senders.js";
+import {
+  createAgent,
+  createHttp1Sender,
+  createHttp2Sender,
+  http2SessionOptions,
+  type TlsContextSource,
+} from "./http-senders.js";
 import { createResilience, type ResilienceOptions, type ResilienceStats } from "./resilience.js";
 
 export const protocols = ["connect", "grpc", "grpc-web"] as const;
@@ -56,6 +60,8 @@ export interface MasterDataTransportOptions extends ResilienceOptions {
   interceptors?: Interceptor[];
   /** With a fallback configured: when to try the primary again, and who hears of a switch. */
   failover?: Pick<FailoverOptions, "retryPrimaryAfterMs" | "onSwitch" | "now">;
+  /** https:// master-data: the CA to verify it and cart's client certificate (client-tls.ts); Node's roots when absent. */
+  tls?: TlsContextSource | undefined;
 }
 
 export type MasterDataTransportStats = ResilienceStats & {
@@ -138,19 +144,20 @@ export function createMasterDataTransport(
   config: MasterDataTransportConfig,
   options: MasterDataTransportOptions = {},
 ): MasterDataTransport {
-  const { connection, failover: failoverOptions, interceptors = [], ...resilienceOptions } = options;
+  const { connection, failover: failoverOptions, interceptors = [], tls, ...resilienceOptions } = options;
   const primaryTimeoutHeader = timeoutHeaderOf(config.protocol);
   const resilience = createResilience(primaryTimeoutHeader, resilienceOptions);
   if (config.fallback === undefined) {
     const wire = createWireTransport(config, {
       connection,
+      tls,
       interceptors: [...resilience.interceptors, ...interceptors],
     });
     return { ...wire, stats: resilience.stats };
   }
   // The fallback is a bare wire under the same resilience chain: one retry budget, one breaker, and a
   // call counts as failed only when the fallback failed too.
-  const fallback = createWireTransport(config.fallback, { connection });
+  const fallback = createWireTransport(config.fallback, { connection, tls });
   const failover = createFailover({
     ...failoverOptions,
     fallback: fallback.transport,
@@ -159,6 +166,7 @@ export function createMasterDataTransport(
   const { fallback: _, ...primaryConfig } = config;
   const primary = createWireTransport(primaryConfig, {
     connection,
+    tls,
     // Ours before the failover: an attempt is observed whichever route answers it.
     interceptors: [...resilience.interceptors, ...interceptors, failover.interceptor],
   });
@@ -185,7 +193,7 @@ function parseTimeoutMs(value: string): number | undefined {
  */
 export function createWireTransport(
   config: MasterDataTransportConfig,
-  options: { connection?: ConnectionOptions; interceptors?: Interceptor[] } = {},
+  options: { connection?: ConnectionOptions; interceptors?: Interceptor[]; tls?: TlsContextSource | undefined } = {},
 ): { transport: Transport; describe: string; close(): void } {
   const problems = checkTransportConfig(config);
   if (problems.length > 0) {
@@ -198,13 +206,15 @@ export function createWireTransport(
   const useBinaryFormat = config.format === "binary";
   const client = config.client ?? "fast";
   const describe = `${config.protocol} over HTTP/${config.httpVersion} (${config.format}, ${client} client) to ${baseUrl}`;
-  const connectNode = createConnectNodeTransport(config, baseUrl, useBinaryFormat, tuning, interceptors);
+  // TLS only for https:// (a fallback may be cleartext while the primary is not).
+  const tls = baseUrl.startsWith("https:") ? options.tls : undefined;
+  const connectNode = createConnectNodeTransport(config, baseUrl, useBinaryFormat, tuning, interceptors, tls);
   if (client === "connect-node") return { transport: connectNode.transport, describe, close: connectNode.close };
   const url = new URL(baseUrl);
   const sender =
     config.httpVersion === "2"
-      ? createHttp2Sender(url, tuning, tuning.readMaxBytes)
-      : createHttp1Sender(url, tuning.maxSockets, tuning.readMaxBytes);
+      ? createHttp2Sender(url, tuning, tuning.readMaxBytes, tls)
+      : createHttp1Sender(url, tuning.maxSockets, tuning.readMaxBytes, tls);
   const transport = createFastTransport({
     protocol: config.protocol,
     useBinaryFormat,
@@ -229,14 +239,20 @@ function createConnectNodeTransport(
   useBinaryFormat: boolean,
   tuning: Required<ConnectionOptions>,
   interceptors: Interceptor[],
+  tls: TlsContextSource | undefined,
 ): { transport: Transport; close(): void } {
   if (config.httpVersion === "2") {
-    // Ours, not the transport's implicit one, so that close() can end it.
-    const sessionManager = new Http2SessionManager(baseUrl, {
-      pingIntervalMs: tuning.pingIntervalMs,
-      pingTimeoutMs: tuning.pingTimeoutMs,
-      idleConnectionTimeoutMs: tuning.idleConnectionTimeoutMs,
-    });
+    // Ours, not the transport's implicit one, so that close() can end it; it passes the session
+    // options to http2.connect on every (re)connect, so the secure context is the current one.
+    const sessionManager = new Http2SessionManager(
+      baseUrl,
+      {
+        pingIntervalMs: tuning.pingIntervalMs,
+        pingTimeoutMs: tuning.pingTimeoutMs,
+        idleConnectionTimeoutMs: tuning.idleConnectionTimeoutMs,
+      },
+      http2SessionOptions(tls),
+    );
     const options = {
       baseUrl,
       httpVersion: "2" as const,
@@ -253,8 +269,7 @@ function createConnectNodeTransport(
           : createConnectTransport(options);
     return { transport, close: () => sessionManager.abort() };
   }
-  const agentOptions = { keepAlive: true, maxSockets: tuning.maxSockets };
-  const agent = baseUrl.startsWith("https:") ? new https.Agent(agentOptions) : new http.Agent(agentOptions);
+  const agent = createAgent(new URL(baseUrl), { keepAlive: true, maxSockets: tuning.maxSockets }, tls);
   const options = {
     baseUrl,
     httpVersion: "1.1" as const,

@@ -34,11 +34,12 @@ export function transition(cart: Pick<Cart, "status" | "payments">, op: SaleOp):
     if ((op === "bill" && status === CartStatus.COMPLETED) || (op === "cancel" && status === CartStatus.CANCELLED)) {
       return { status, already: true };
     }
-    if (op === "cancel") throw failedPrecondition(`cart is ${name}: a completed sale cannot be cancelled`);
-    throw failedPrecondition(`cart is ${name}: no further changes`);
+    if (op === "cancel")
+      throw failedPrecondition("CART_CLOSED", `cart is ${name}: a completed sale cannot be cancelled`);
+    throw failedPrecondition("CART_CLOSED", `cart is ${name}: no further changes`);
   }
   if (status !== CartStatus.IDLE && status !== CartStatus.ENTERING_ITEM && status !== CartStatus.PAYING) {
-    throw failedPrecondition(`cart status is ${name}: the cart was not created by CreateCart`);
+    throw failedPrecondition("CART_STATUS_UNKNOWN", `cart status is ${name}: the cart was not created by CreateCart`);
   }
 
   switch (op) {
@@ -48,20 +49,23 @@ export function transition(cart: Pick<Cart, "status" | "payments">, op: SaleOp):
     case "updateQuantity":
     case "cancelLine":
     case "addDiscount":
-      if (status === CartStatus.IDLE && op !== "addLines") throw failedPrecondition(`cart is ${name}: add lines first`);
+      if (status === CartStatus.IDLE && op !== "addLines")
+        throw failedPrecondition("WRONG_CART_STATUS", `cart is ${name}: add lines first`);
       if (status === CartStatus.PAYING && cart.payments.length > 0) {
-        throw failedPrecondition("cart has payments: cancel the cart to change its lines");
+        throw failedPrecondition("CART_HAS_PAYMENTS", "cart has payments: cancel the cart to change its lines");
       }
       return move(CartStatus.ENTERING_ITEM);
     case "subtotal":
-      if (status === CartStatus.IDLE) throw failedPrecondition(`cart is ${name}: add lines before Subtotal`);
+      if (status === CartStatus.IDLE)
+        throw failedPrecondition("WRONG_CART_STATUS", `cart is ${name}: add lines before Subtotal`);
       return move(CartStatus.PAYING);
     case "addPayments":
-      if (status !== CartStatus.PAYING) throw failedPrecondition(`cart is ${name}: call Subtotal before payments`);
+      if (status !== CartStatus.PAYING)
+        throw failedPrecondition("WRONG_CART_STATUS", `cart is ${name}: call Subtotal before payments`);
       return move(CartStatus.PAYING);
     case "bill":
       if (status !== CartStatus.PAYING)
-        throw failedPrecondition(`cart is ${name}: call Subtotal and add payments before Bill`);
+        throw failedPrecondition("WRONG_CART_STATUS", `cart is ${name}: call Subtotal and add payments before Bill`);
       return move(CartStatus.COMPLETED);
   }
 }

@@ -1,7 +1,7 @@
 import { create } from "@bufbuild/protobuf";
 import { type Money, MoneySchema } from "@pos/gen/pos/common/v1/money_pb.js";
 import { RoundingMethod } from "@pos/gen/pos/masterdata/v1/tax_pb.js";
-import { invalidArgument } from "./errors.js";
+import { invalidRequest } from "./errors.js";
 
 /** The currency of a cart that has no lines yet. */
 export const DEFAULT_CURRENCY = "JPY";
@@ -13,7 +13,10 @@ const MIN_AMOUNT = -(1n << 63n);
 export function money(amount: bigint, currencyCode: string): Money {
   // create() would throw a bare field-validation error; a huge price × quantity is the caller's input, so say so.
   if (amount > MAX_AMOUNT || amount < MIN_AMOUNT) {
-    throw invalidArgument(`amount ${formatMoney(amount, currencyCode)} does not fit in Money (int64 minor units)`);
+    throw invalidRequest(
+      "AMOUNT_OVERFLOW",
+      `amount ${formatMoney(amount, currencyCode)} does not fit in Money (int64 minor units)`,
+    );
   }
   return create(MoneySchema, { amount, currencyCode });
 }

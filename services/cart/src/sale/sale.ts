@@ -1,5 +1,6 @@
 import { create } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import { quote } from "@pos/common";
 import {
   type Cart,
   CartSchema,
@@ -69,17 +70,19 @@ export function addLines(cart: Cart, lines: readonly LineInput[], taxes: readonl
   const { status } = transition(cart, "addLines");
   if (cart.lines.length + lines.length > MAX_LINES_PER_CART) {
     throw failedPrecondition(
+      "CART_FULL",
       `cart has ${cart.lines.length} lines and holds at most ${MAX_LINES_PER_CART}: ${lines.length} more do not fit; start a new cart`,
     );
   }
   const next = { ...cart, lines: [...cart.lines] };
   let currency = cart.lines.length > 0 ? cartCurrency(cart) : undefined;
   lines.forEach((input, i) => {
-    const line = newLine(input, cart.lines.length + i + 1);
+    const line = newLine(input, cart.lines.length + i + 1, `items[${i}]`);
     const lineCurrency = line.unitPrice?.currencyCode ?? "";
     currency ??= lineCurrency;
     if (lineCurrency !== currency) {
       throw invalidArgument(
+        `items[${i}].item_code`,
         `entry ${i + 1}: item "${input.item.itemCode}" is priced in ${lineCurrency} but the cart is in ${currency}`,
       );
     }
@@ -89,7 +92,7 @@ export function addLines(cart: Cart, lines: readonly LineInput[], taxes: readonl
 }
 
 export function updateQuantity(cart: Cart, lineNo: number, quantity: number, taxes: readonly Tax[], now: Date): Cart {
-  checkQuantity(quantity);
+  checkQuantity(quantity, "quantity");
   const { status } = transition(cart, "updateQuantity");
   const line = { ...liveLine(cart, lineNo, "cancelled: add the item again instead"), quantity };
   const next = withLine(cart, line);
@@ -98,6 +101,7 @@ export function updateQuantity(cart: Cart, lineNo: number, quantity: number, tax
     const currency = cartCurrency(next);
     const gross = grossOf(priced);
     throw invalidArgument(
+      "quantity",
       `quantity ${quantity} would make line ${lineNo} negative: its discounts of ${formatMoney(gross - amountOf(priced.amount), currency)} ` +
         `exceed the new gross ${formatMoney(gross, currency)}; cancel the line instead`,
     );
@@ -123,7 +127,10 @@ export function addDiscount(
   const { status } = transition(cart, "addDiscount");
   const line = liveLine(cart, lineNo, "cancelled: it takes no discounts");
   if (line.isDiscountRestricted) {
-    throw failedPrecondition(`line ${lineNo} (item "${line.itemCode}") is discount-restricted: it takes no discounts`);
+    throw failedPrecondition(
+      "DISCOUNT_RESTRICTED",
+      `line ${lineNo} (item "${line.itemCode}") is discount-restricted: it takes no discounts`,
+    );
   }
   const priced = priceLine(line);
   const amount = discountAmount(type, value, grossOf(priced));
@@ -131,6 +138,7 @@ export function addDiscount(
   if (amount > remaining) {
     const currency = cartCurrency(cart);
     throw invalidArgument(
+      "value",
       `discount of ${formatMoney(amount, currency)} exceeds the line's remaining ${formatMoney(remaining, currency)}`,
     );
   }
@@ -141,7 +149,7 @@ export function addDiscount(
 export function subtotal(cart: Cart, taxes: readonly Tax[], now: Date): Cart {
   const { status } = transition(cart, "subtotal");
   if (!cart.lines.some((l) => !l.isCancelled)) {
-    throw failedPrecondition("cart has no live lines: add items before Subtotal");
+    throw failedPrecondition("NO_LIVE_LINES", "cart has no live lines: add items before Subtotal");
   }
   return changed({ ...cart }, status, taxes, now);
 }
@@ -151,17 +159,22 @@ export function addPayments(cart: Cart, payments: readonly PaymentInputShape[], 
   const { status } = transition(cart, "addPayments");
   const currency = cartCurrency(cart);
   let remaining = amountOf(cart.balanceAmount);
-  if (remaining === 0n) throw failedPrecondition("balance is 0: call Bill");
+  if (remaining === 0n) throw failedPrecondition("BALANCE_SETTLED", "balance is 0: call Bill");
   const next = { ...cart, payments: [...cart.payments] };
   payments.forEach((input, i) => {
     const where = `payment entry ${i + 1}: `;
-    const { method, amount } = checkPaymentInput(input, where);
+    const field = `payments[${i}]`;
+    const { method, amount } = checkPaymentInput(input, where, field);
     if (amount.currencyCode !== currency) {
-      throw invalidArgument(`${where}amount is in "${amount.currencyCode}" but the cart is in ${currency}`);
+      throw invalidArgument(
+        `${field}.amount.currency_code`,
+        `${where}amount is in ${quote(amount.currencyCode)} but the cart is in ${currency}`,
+      );
     }
-    if (remaining === 0n) throw invalidArgument(`${where}the entries before it already cover the balance`);
+    if (remaining === 0n) throw invalidArgument(field, `${where}the entries before it already cover the balance`);
     if (!method.mayExceedBalance && amount.amount > remaining) {
       throw invalidArgument(
+        `${field}.amount`,
         `${where}${method.name} payment of ${formatMoney(amount.amount, currency)} exceeds the remaining balance ` +
           `${formatMoney(remaining, currency)}; only cash may exceed it`,
       );
@@ -185,7 +198,10 @@ export function bill(cart: Cart, now: Date): Outcome {
   if (already) return { cart, already };
   const balance = amountOf(cart.balanceAmount);
   if (balance > 0n) {
-    throw failedPrecondition(`balance ${formatMoney(balance, cartCurrency(cart))} remains: add payments before Bill`);
+    throw failedPrecondition(
+      "BALANCE_DUE",
+      `balance ${formatMoney(balance, cartCurrency(cart))} remains: add payments before Bill`,
+    );
   }
   return { cart: closed(cart, status, now), already };
 }
@@ -196,11 +212,12 @@ export function cancel(cart: Cart, now: Date): Outcome {
   return { cart: closed(cart, status, now), already };
 }
 
-function newLine(input: LineInput, lineNo: number): LineItem {
+function newLine(input: LineInput, lineNo: number, field: string): LineItem {
   const { item, quantity, unitPriceOverride } = input;
   const price = unitPriceOverride ?? item.price;
   if (price === undefined) {
     throw failedPrecondition(
+      "ITEM_HAS_NO_PRICE",
       `item "${item.itemCode}" has no price in store ${item.storeCode}: give a unit_price_override`,
     );
   }
@@ -210,6 +227,7 @@ function newLine(input: LineInput, lineNo: number): LineItem {
     unitPriceOverride.currencyCode !== item.price.currencyCode
   ) {
     throw invalidArgument(
+      `${field}.unit_price_override.currency_code`,
       `unit_price_override of item "${item.itemCode}" is in ${unitPriceOverride.currencyCode} but its price is in ${item.price.currencyCode}`,
     );
   }
@@ -230,9 +248,9 @@ function newLine(input: LineInput, lineNo: number): LineItem {
 function liveLine(cart: Cart, lineNo: number, ifCancelled: string): LineItem {
   const line = cart.lines.find((l) => l.lineNo === lineNo);
   if (line === undefined) {
-    throw invalidArgument(`line ${lineNo} does not exist (cart has ${cart.lines.length} lines)`);
+    throw invalidArgument("line_no", `line ${lineNo} does not exist (cart has ${cart.lines.length} lines)`);
   }
-  if (line.isCancelled) throw failedPrecondition(`line ${lineNo} is ${ifCancelled}`);
+  if (line.isCancelled) throw failedPrecondition("LINE_CANCELLED", `line ${lineNo} is ${ifCancelled}`);
   return line;
 }
 

@@ -1,7 +1,7 @@
 import { create } from "@bufbuild/protobuf";
 import { type LineItem, type TaxLine, TaxLineSchema } from "@pos/gen/pos/cart/v1/cart_pb.js";
 import { type Tax, TaxType } from "@pos/gen/pos/masterdata/v1/tax_pb.js";
-import { invalidArgument } from "./errors.js";
+import { invalidRequest } from "./errors.js";
 import { FULL_PERCENT } from "./line-pricing.js";
 import { amountOf, money, roundDiv } from "./money.js";
 
@@ -42,7 +42,8 @@ export function taxLines(lines: readonly LineItem[], taxes: readonly Tax[], curr
   return [...groups].sort(byTaxCode).map(([taxCode, { target, first }]) => {
     const tax = byCode.get(taxCode);
     if (tax === undefined) {
-      throw invalidArgument(
+      throw invalidRequest(
+        "TAX_CODE_UNKNOWN",
         `line ${first.lineNo} (item "${first.itemCode}") has tax code "${taxCode}", which is not in the tax master ` +
           `(known: ${[...byCode.keys()].join(", ") || "none"}): fix the item in master-data`,
       );

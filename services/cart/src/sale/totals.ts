@@ -23,7 +23,7 @@
  */
 import type { Cart } from "@pos/gen/pos/cart/v1/cart_pb.js";
 import type { Tax } from "@pos/gen/pos/masterdata/v1/tax_pb.js";
-import { invalidArgument } from "./errors.js";
+import { invalidRequest } from "./errors.js";
 import { grossOf, priceLine } from "./line-pricing.js";
 import { amountOf, DEFAULT_CURRENCY, formatMoney, money } from "./money.js";
 import { taxLines } from "./tax.js";
@@ -45,12 +45,16 @@ export function computeTotals(cart: Cart, taxes: readonly Tax[]): Cart {
   for (const line of next.lines) {
     const lineCurrency = line.unitPrice?.currencyCode ?? "";
     if (lineCurrency !== currency) {
-      throw invalidArgument(`line ${line.lineNo} is in "${lineCurrency}" but the cart is in ${currency}`);
+      throw invalidRequest(
+        "CURRENCY_MISMATCH",
+        `line ${line.lineNo} is in "${lineCurrency}" but the cart is in ${currency}`,
+      );
     }
     const amount = amountOf(line.amount);
     if (amount < 0n) {
       const gross = grossOf(line);
-      throw invalidArgument(
+      throw invalidRequest(
+        "LINE_NEGATIVE",
         `line ${line.lineNo}: discounts of ${formatMoney(gross - amount, currency)} exceed its gross ${formatMoney(gross, currency)}`,
       );
     }
@@ -75,7 +79,10 @@ export function settle(cart: Cart): Cart {
   for (const p of next.payments) {
     const paymentCurrency = p.amount?.currencyCode ?? "";
     if (paymentCurrency !== currency) {
-      throw invalidArgument(`payment ${p.paymentNo} is in "${paymentCurrency}" but the cart is in ${currency}`);
+      throw invalidRequest(
+        "CURRENCY_MISMATCH",
+        `payment ${p.paymentNo} is in "${paymentCurrency}" but the cart is in ${currency}`,
+      );
     }
   }
   const due = amountOf(next.totalAmountWithTax);

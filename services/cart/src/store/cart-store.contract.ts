@@ -2,7 +2,7 @@ import { clone } from "@bufbuild/protobuf";
 import { type Cart, CartSchema, CartStatus } from "@pos/gen/pos/cart/v1/cart_pb.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { bigAmount, line, richCart, yen } from "./cart-fixture.js";
-import { CartExistsError, type CartKey, type CartStore } from "./cart-store.js";
+import { CartExistsError, type CartKey, type CartStore, TooManyOpenCartsError } from "./cart-store.js";
 
 export interface CartStoreHarness {
   store: CartStore;
@@ -11,6 +11,7 @@ export interface CartStoreHarness {
 }
 
 const ttl = 600;
+const closedTtlSeconds = 60;
 
 let keySeq = 0;
 const runId = Math.random().toString(36).slice(2, 8);
@@ -30,14 +31,19 @@ function appendLine(itemCode: string): (current: Cart) => Cart {
 /** ONE suite that every CartStore implementation must pass. */
 export function runCartStoreContract(
   label: string,
-  open: (options: { ttlSeconds: number }) => Promise<CartStoreHarness>,
+  open: (options: {
+    ttlSeconds: number;
+    closedTtlSeconds: number;
+    maxOpenCartsPerTerminal: number;
+  }) => Promise<CartStoreHarness>,
 ): void {
   describe(`CartStore contract: ${label}`, () => {
     let harness: CartStoreHarness;
     let store: CartStore;
 
     beforeAll(async () => {
-      harness = await open({ ttlSeconds: ttl });
+      // No cap on open carts here (the tests share terminal T01); the cap's own test opens another store.
+      harness = await open({ ttlSeconds: ttl, closedTtlSeconds, maxOpenCartsPerTerminal: 10_000 });
       store = harness.store;
     });
 
@@ -240,6 +246,76 @@ export function runCartStoreContract(
 
       const again = await store.get(key);
       expect(again).toEqual({ ...richCart(key), terminalId: "T02" });
+    });
+
+    const closeWith =
+      (status: CartStatus, transactionNo: string) =>
+      (current: Cart): Cart =>
+        ({ ...current, status, transactionNo }) as Cart;
+
+    it("closing files the closed cart in the outbox until recorded(), and lives the closed TTL", async () => {
+      const key = freshKey();
+      await store.create(richCart(key));
+      const closed = await store.closeCart(key, closeWith(CartStatus.COMPLETED, "7"));
+      expect(closed).toMatchObject({ status: CartStatus.COMPLETED, transactionNo: "7" });
+      expect(await store.get(key)).toEqual(closed);
+      const left = await store.ttlSeconds(key);
+      expect(left).toBeGreaterThan(closedTtlSeconds - 10);
+      expect(left).toBeLessThanOrEqual(closedTtlSeconds);
+      const mine = (carts: Cart[]) => carts.filter((c) => c.cartId === key.cartId);
+      expect(mine(await store.pendingRecords({ limit: 1000, minAgeMs: 0 }))).toEqual([closed]);
+      // Too young: its own Bill is most likely recording it right now.
+      expect(mine(await store.pendingRecords({ limit: 1000, minAgeMs: 60_000 }))).toEqual([]);
+      await store.recorded(key);
+      await store.recorded(key);
+      expect(mine(await store.pendingRecords({ limit: 1000, minAgeMs: 0 }))).toEqual([]);
+    });
+
+    it("keeps the pending record when the closed cart itself expires", async () => {
+      const key = freshKey();
+      await store.create(richCart(key));
+      const closed = await store.closeCart(key, closeWith(CartStatus.CANCELLED, "8"));
+      await harness.expireIn(key, 0);
+      expect(await store.get(key)).toBeUndefined();
+      const pending = await store.pendingRecords({ limit: 1000, minAgeMs: 0 });
+      expect(pending.filter((c) => c.cartId === key.cartId)).toEqual([closed]);
+      await store.recorded(key);
+    });
+
+    it("a close that writes nothing files nothing", async () => {
+      const key = freshKey();
+      await store.create(richCart(key));
+      expect(await store.closeCart(key, () => undefined)).toEqual(richCart(key));
+      expect(
+        await store.closeCart({ ...key, cartId: `${key.cartId}-missing` }, closeWith(CartStatus.COMPLETED, "1")),
+      ).toBeUndefined();
+      const pending = await store.pendingRecords({ limit: 1000, minAgeMs: 0 });
+      expect(pending.filter((c) => c.cartId.startsWith(key.cartId))).toEqual([]);
+    });
+
+    it("caps the open carts of a terminal; closing one, or its expiry, frees a place", async () => {
+      const capped = await open({ ttlSeconds: ttl, closedTtlSeconds, maxOpenCartsPerTerminal: 2 });
+      try {
+        const terminalId = `cap-${runId}-${++keySeq}`;
+        const [ka, kb, kc, kd] = [freshKey(), freshKey(), freshKey(), freshKey()];
+        const at = (key: CartKey): Cart => ({ ...richCart(key), terminalId });
+        await capped.store.create(at(ka));
+        await capped.store.create(at(kb));
+        await expect(capped.store.create(at(kc))).rejects.toThrow(TooManyOpenCartsError);
+        await expect(capped.store.create(at(kc))).rejects.toThrow(/terminal cap-.* has 2 open carts/);
+        // Another terminal has places of its own.
+        await capped.store.create({ ...at(kc), terminalId: `${terminalId}-other` });
+        await capped.store.closeCart(ka, closeWith(CartStatus.COMPLETED, "1"));
+        await capped.store.recorded(ka);
+        await capped.store.create(at(kd));
+        await expect(capped.store.create(at({ ...kc, cartId: `${kc.cartId}-2` }))).rejects.toThrow(
+          TooManyOpenCartsError,
+        );
+        await capped.expireIn(kb, 0);
+        await capped.store.create(at({ ...kc, cartId: `${kc.cartId}-3` }));
+      } finally {
+        await capped.store.close();
+      }
     });
 
     it("a cart read before an update stays as it was read", async () => {

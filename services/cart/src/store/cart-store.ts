@@ -1,4 +1,4 @@
-import type { Cart } from "@pos/gen/pos/cart/v1/cart_pb.js";
+import { type Cart, CartStatus } from "@pos/gen/pos/cart/v1/cart_pb.js";
 
 /** What identifies a cart: its id is unique only within a tenant's store. */
 export interface CartKey {
@@ -24,7 +24,10 @@ export interface CartKey {
  * with a driver's own error.
  */
 export interface CartStore {
-  /** Stores a new cart; CartExistsError if the key is taken. Sets the TTL. */
+  /**
+   * Stores a new cart; CartExistsError if the key is taken, TooManyOpenCartsError when its terminal
+   * already has the store's cap of open carts (neither billed nor cancelled nor expired). Sets the TTL.
+   */
   create(cart: Cart): Promise<void>;
 
   get(key: CartKey): Promise<Cart | undefined>;
@@ -39,6 +42,24 @@ export interface CartStore {
    * CartConflictError when the update keeps losing races past the store's bound.
    */
   update(key: CartKey, change: (current: Cart) => Cart | undefined): Promise<Cart | undefined>;
+
+  /**
+   * update() for the change that CLOSES a cart (Bill, CancelCart): when `change` writes, the closed
+   * cart is also filed in the store's outbox of records to write, in the same atomic write, so a
+   * closed cart never exists without its pending record (the transactional outbox: the transaction
+   * log may be down right now). The closed cart lives `closedTtlSeconds`; its outbox entry has no
+   * TTL and stays until recorded() says the log has it.
+   */
+  closeCart(key: CartKey, change: (current: Cart) => Cart | undefined): Promise<Cart | undefined>;
+
+  /**
+   * Closed carts whose record is not confirmed yet, oldest first: at most `limit`, each filed at
+   * least `minAgeMs` ago (younger ones are most likely being recorded by their Bill right now).
+   */
+  pendingRecords(options: { limit: number; minAgeMs: number }): Promise<Cart[]>;
+
+  /** The transaction log holds this closed cart's record: drop it from the outbox (idempotent). */
+  recorded(key: CartKey): Promise<void>;
 
   /** Seconds to live left, for tests and ops (-2 none, -1 no TTL). */
   ttlSeconds(key: CartKey): Promise<number>;
@@ -55,6 +76,19 @@ export class CartExistsError extends Error {
   override readonly name = "CartExistsError";
   constructor(readonly key: CartKey) {
     super(`cart "${key.cartId}" already exists in store ${key.storeCode} of tenant ${key.tenantId}`);
+  }
+}
+
+/** create() of a cart whose terminal has `cap` open carts already (service: `resource_exhausted`). */
+export class TooManyOpenCartsError extends Error {
+  override readonly name = "TooManyOpenCartsError";
+  constructor(
+    readonly cart: Pick<Cart, "tenantId" | "storeCode" | "terminalId">,
+    readonly cap: number,
+  ) {
+    super(
+      `terminal ${cart.terminalId} in store ${cart.storeCode} of tenant ${cart.tenantId} has ${cap} open carts, the most it may have (MAX_OPEN_CARTS_PER_TERMINAL): bill or cancel one first`,
+    );
   }
 }
 
@@ -89,6 +123,25 @@ export function assertSameKey(key: CartKey, changed: Cart): void {
 
 /** Ten hours, as in the original system: a cart outlives any shift, not the next day. */
 export const defaultCartTtlSeconds = 36_000;
+
+/**
+ * A billed or cancelled cart is kept only for a repeated Bill/CancelCart/GetCart after a lost answer
+ * (its record lives in the transaction log, its pending record in the outbox): 15 minutes.
+ */
+export const defaultClosedCartTtlSeconds = 900;
+
+/** Open carts one terminal may have at once: a lane parks a few sales, never dozens. */
+export const defaultMaxOpenCartsPerTerminal = 50;
+
+/** A closed cart (billed or cancelled) is final: nothing changes it any more. */
+export function isClosed(cart: Pick<Cart, "status">): boolean {
+  return cart.status === CartStatus.COMPLETED || cart.status === CartStatus.CANCELLED;
+}
+
+/** The open carts of one terminal are counted per tenant, store and terminal. */
+export function terminalIdOf(cart: Pick<Cart, "tenantId" | "storeCode" | "terminalId">): string {
+  return `${cart.tenantId}\u0000${cart.storeCode}\u0000${cart.terminalId}`;
+}
 
 /**
  * Freezes `value` and everything reachable from it that is not frozen yet. A frozen object's

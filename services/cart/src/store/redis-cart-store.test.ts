@@ -33,8 +33,8 @@ if (redisUrl !== undefined) {
   });
 
   // The store that main.ts uses: it owns its client.
-  runCartStoreContract("redis", async ({ ttlSeconds }) => ({
-    store: await connectRedisCartStore(redisUrl, { ttlSeconds, timeoutMs: 2000, keyPrefix }),
+  runCartStoreContract("redis", async (bounds) => ({
+    store: await connectRedisCartStore(redisUrl, { ...bounds, timeoutMs: 2000, keyPrefix }),
     async expireIn(key, seconds) {
       await raw.expire(cartRedisKey(key, keyPrefix), seconds);
     },

@@ -25,12 +25,21 @@ import {
   cartKeyOf,
   deepFreeze,
   defaultCartTtlSeconds,
+  defaultClosedCartTtlSeconds,
+  defaultMaxOpenCartsPerTerminal,
+  isClosed,
+  TooManyOpenCartsError,
 } from "./cart-store.js";
+import { type RedisPersistence, readRedisPersistence } from "./redis-persistence.js";
 import { parseRedisUrl } from "./redis-url.js";
 
 export interface RedisCartStoreOptions {
   /** Default 36,000 (ten hours). */
   ttlSeconds?: number;
+  /** Lifetime of a billed or cancelled cart. Default 900. */
+  closedTtlSeconds?: number;
+  /** Default 50. */
+  maxOpenCartsPerTerminal?: number;
   /** Put before every key, e.g. "test:ab12:" to keep a test run's keys apart. Default "". */
   keyPrefix?: string;
   /** Hash-tag the keys (cart:{…}) so that one cart's keys share a Redis Cluster slot. Default false. */
@@ -68,9 +77,30 @@ local current = redis.call('GET', KEYS[1])
 if not current then return false end
 if redis.sha1hex(current) ~= ARGV[1] then return current end
 redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3])
+if KEYS[2] then redis.call('SET', KEYS[2], ARGV[2]) end
 return 1
 `;
 const casSha = sha1(casScript);
+
+/**
+ * One terminal's open carts: a sorted set of cart ids scored by creation time. Drops the ones
+ * created longer than a cart TTL ago (expired, unless updated since: the count errs on the lenient
+ * side), then adds the new one unless the cap is reached. Replies 1 when added, 0 when full.
+ */
+const openScript = `
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[2])
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[3]) then return 0 end
+redis.call('ZADD', KEYS[1], ARGV[1], ARGV[4])
+redis.call('EXPIRE', KEYS[1], ARGV[5])
+return 1
+`;
+const openSha = sha1(openScript);
+
+/**
+ * An outbox entry whose closed cart never got written (its Bill failed between filing the index entry
+ * and the compare-and-set) is dropped from the index after this long: far beyond any Bill's bounds.
+ */
+const staleIndexEntryMs = 5 * 60_000;
 
 /** Redis error replies that mean "not now" rather than "wrong command". */
 const unavailableReplies = /^(LOADING|BUSY|MASTERDOWN|READONLY|OOM|TRYAGAIN|CLUSTERDOWN|NOREPLICAS|MISCONF)\b/;
@@ -81,7 +111,16 @@ const unavailableReplies = /^(LOADING|BUSY|MASTERDOWN|READONLY|OOM|TRYAGAIN|CLUS
  * `timeoutMs` rather than retrying in the background: a wrong URL should stop
  * start-up, not surface as the first cart's error.
  */
-export async function connectRedisCartStore(url: string, options: ConnectRedisCartStoreOptions): Promise<CartStore> {
+/** A store that owns its client, and can tell what that Redis keeps across a restart. */
+export type ConnectedRedisCartStore = CartStore & {
+  /** Each server's persistence settings (every master of a cluster), for the start-up check. */
+  persistence(): Promise<RedisPersistence[]>;
+};
+
+export async function connectRedisCartStore(
+  url: string,
+  options: ConnectRedisCartStoreOptions,
+): Promise<ConnectedRedisCartStore> {
   const target = parseRedisUrl(url);
   if (target.kind === "invalid") throw new Error(`REDIS_URL ${target.problem}`);
   let everReady = false;
@@ -95,13 +134,15 @@ export async function connectRedisCartStore(url: string, options: ConnectRedisCa
     },
   };
   // One server, or a Redis Cluster: node-redis routes each command to the node owning its key's slot.
-  const client: RedisCartClient =
-    target.kind === "single"
-      ? createClient({ url: target.url, ...common })
-      : createCluster({
+  const single = target.kind === "single" ? createClient({ url: target.url, ...common }) : undefined;
+  const cluster =
+    target.kind === "cluster"
+      ? createCluster({
           rootNodes: target.nodeUrls.map((nodeUrl) => ({ url: nodeUrl })),
           defaults: { ...target.credentials, ...common },
-        });
+        })
+      : undefined;
+  const client: RedisCartClient = single ?? (cluster as ReturnType<typeof createCluster>);
   // Without a listener an 'error' event would crash the process; commands report failures themselves.
   client.on("error", () => undefined);
   try {
@@ -113,8 +154,29 @@ export async function connectRedisCartStore(url: string, options: ConnectRedisCa
     throw toStoreError(e, "connect");
   }
   const store = createRedisCartStore(client, { ...options, hashTag: target.kind === "cluster" });
+  const bounded = <T>(what: string, pending: Promise<T>) =>
+    withTimeout(pending, options.timeoutMs, () => noAnswer(what, options.timeoutMs)).catch((e: unknown) => {
+      throw toStoreError(e, what);
+    });
   return {
     ...store,
+    async persistence() {
+      if (single !== undefined) {
+        const where = new URL(target.kind === "single" ? target.url : "redis://unknown");
+        return [await bounded("persistence", readRedisPersistence(single, `${where.hostname}:${where.port || 6379}`))];
+      }
+      if (cluster === undefined) return [];
+      return Promise.all(
+        cluster.masters.map((master) =>
+          bounded(
+            "persistence",
+            Promise.resolve(cluster.nodeClient(master)).then((node) =>
+              readRedisPersistence(node, `${master.host}:${master.port}`),
+            ),
+          ),
+        ),
+      );
+    },
     close: async () => {
       // close() waits for commands in flight; a stalled server must not stall shutdown.
       await withTimeout(client.close(), options.timeoutMs, () => noAnswer("close", options.timeoutMs)).catch(() =>
@@ -149,7 +211,15 @@ export function createRedisCartStore(client: RedisCartClient, options: RedisCart
   // Values as bytes: binary protobuf is not UTF-8.
   const bytes = client.withTypeMapping({ [RESP_TYPES.BLOB_STRING]: Buffer });
 
-  const redisKey = (key: CartKey): string => cartRedisKey(key, keyPrefix, options.hashTag ?? false);
+  const hashTag = options.hashTag ?? false;
+  const closedTtlSeconds = options.closedTtlSeconds ?? defaultClosedCartTtlSeconds;
+  const maxOpen = options.maxOpenCartsPerTerminal ?? defaultMaxOpenCartsPerTerminal;
+  const redisKey = (key: CartKey): string => cartRedisKey(key, keyPrefix, hashTag);
+  const outboxKey = (key: CartKey): string => outboxRedisKey(key, keyPrefix, hashTag);
+  const openKey = (cart: Cart): string => openCartsRedisKey(cart, keyPrefix, hashTag);
+  // One index for the whole outbox, in a slot of its own on a cluster: it is written before the
+  // closing compare-and-set (so every entry that exists is indexed) and cleaned after the record.
+  const outboxIndex = `${keyPrefix}outbox`;
 
   /** The last value seen per Redis key: bytes, their SHA-1, and the frozen cart they hold. */
   const known = new LRUCache<string, Known>({ max: options.knownCarts ?? 10_000 });
@@ -203,24 +273,40 @@ export function createRedisCartStore(client: RedisCartClient, options: RedisCart
     }
   }
 
+  /** Runs a script by its SHA-1, sending the body when the server does not know it yet. */
+  function runScript(
+    what: string,
+    script: string,
+    sha: string,
+    evalOptions: { keys: string[]; arguments: (string | Buffer)[] },
+  ): Promise<unknown> {
+    return command(what, async () => {
+      try {
+        return await bytes.evalSha(sha, evalOptions);
+      } catch (e) {
+        // A restarted or flushed Redis forgets scripts: send the body once, which caches it again.
+        if (e instanceof ErrorReply && e.message.startsWith("NOSCRIPT")) return bytes.eval(script, evalOptions);
+        throw e;
+      }
+    });
+  }
+
+  /** `outbox`: the closing write, which files the closed cart in the outbox too (same slot). */
   async function compareAndSet(
     key: string,
     readSha: string,
     next: Uint8Array,
+    outbox: string | undefined,
   ): Promise<{ written: true } | { written: false; current: Buffer | null }> {
     const evalOptions = {
-      keys: [key],
-      arguments: [readSha, Buffer.from(next.buffer, next.byteOffset, next.byteLength), String(ttlSeconds)],
+      keys: outbox === undefined ? [key] : [key, outbox],
+      arguments: [
+        readSha,
+        Buffer.from(next.buffer, next.byteOffset, next.byteLength),
+        String(outbox === undefined ? ttlSeconds : closedTtlSeconds),
+      ],
     };
-    const reply: unknown = await command("update", async () => {
-      try {
-        return await bytes.evalSha(casSha, evalOptions);
-      } catch (e) {
-        // A restarted or flushed Redis forgets scripts: send the body once, which caches it again.
-        if (e instanceof ErrorReply && e.message.startsWith("NOSCRIPT")) return bytes.eval(casScript, evalOptions);
-        throw e;
-      }
-    });
+    const reply = await runScript(outbox === undefined ? "update" : "close", casScript, casSha, evalOptions);
     if (reply === 1) return { written: true };
     if (reply === null || Buffer.isBuffer(reply)) return { written: false, current: reply };
     throw new Error(`unexpected reply from the cart compare-and-set script: ${String(reply)}`);
@@ -235,14 +321,93 @@ export function createRedisCartStore(client: RedisCartClient, options: RedisCart
     return decode(k, raw);
   }
 
+  /**
+   * Counts the cart among its terminal's open ones, or TooManyOpenCartsError at the cap. The count
+   * is a sorted set of its own (on a cluster in the terminal's slot, not the cart's), kept beside
+   * the carts rather than with them: at the cap its members are checked against the carts, so one
+   * left behind by a failed write (a cart gone or closed) frees its place then.
+   */
+  async function claimOpenSlot(cart: Cart, open: string, member: string): Promise<void> {
+    const claim = async (): Promise<boolean> => {
+      const t = Date.now();
+      const reply = await runScript("create", openScript, openSha, {
+        keys: [open],
+        arguments: [String(t), String(t - ttlSeconds * 1000), String(maxOpen), member, String(ttlSeconds)],
+      });
+      return reply === 1;
+    };
+    if (await claim()) return;
+    const members = await command("create", () => client.zRange(open, 0, -1));
+    let freed = 0;
+    for (const id of members) {
+      const held = await read(
+        redisKey({ tenantId: cart.tenantId, storeCode: cart.storeCode, cartId: decodeURIComponent(id) }),
+      );
+      if (held === undefined || isClosed(held.cart)) {
+        await command("create", () => client.zRem(open, id));
+        freed++;
+      }
+    }
+    if (freed === 0 || !(await claim())) throw new TooManyOpenCartsError(cart, maxOpen);
+  }
+
+  /** update() and closeCart(): compare-and-set, retried on a newer value; `outbox` files the closed cart too. */
+  function write(
+    key: CartKey,
+    change: (current: Cart) => Cart | undefined,
+    outbox: string | undefined,
+  ): Promise<Cart | undefined> {
+    const k = redisKey(key);
+    return oneAtATime(k, async () => {
+      // A remembered value is a guess compare-and-set checks; without one, ask.
+      const guess = known.get(k);
+      let confirmed = guess === undefined;
+      let current = guess ?? (await read(k));
+      for (let attempt = 1; current !== undefined; attempt++) {
+        const changed = change(current.cart);
+        if (changed === undefined) {
+          // "No write" must answer the cart as stored: confirm a remembered guess first.
+          if (confirmed) return current.cart;
+          current = await read(k);
+          confirmed = true;
+          continue;
+        }
+        assertSameKey(key, changed);
+        const next = toBinary(CartSchema, changed);
+        const result = await compareAndSet(k, current.sha, next, outbox);
+        if (result.written)
+          return remember(k, Buffer.from(next.buffer, next.byteOffset, next.byteLength), changed).cart;
+        if (result.current === null) {
+          known.delete(k);
+          return undefined;
+        }
+        current = decode(k, result.current);
+        confirmed = true;
+        if (attempt >= maxAttempts) throw new CartConflictError(key, attempt);
+        // Full jitter: losers of one race must not all come back for the next one at the same moment.
+        await sleep(Math.random() * Math.min(2 ** attempt, 50));
+      }
+      return undefined;
+    });
+  }
+
   return {
     async create(cart) {
       const key = cartKeyOf(cart);
       const k = redisKey(key);
       const raw = Buffer.from(toBinary(CartSchema, cart));
-      const reply = await command("create", () =>
-        client.set(k, raw, { condition: "NX", expiration: { type: "EX", value: ttlSeconds } }),
-      );
+      const open = openKey(cart);
+      const member = encodeURIComponent(key.cartId);
+      await claimOpenSlot(cart, open, member);
+      let reply: string | null;
+      try {
+        reply = await command("create", () =>
+          client.set(k, raw, { condition: "NX", expiration: { type: "EX", value: ttlSeconds } }),
+        );
+      } catch (e) {
+        await command("create", () => client.zRem(open, member)).catch(() => undefined);
+        throw e;
+      }
       if (reply === null) throw new CartExistsError(key);
       // The caller keeps its object; ours is a frozen copy.
       remember(k, raw, clone(CartSchema, cart));
@@ -252,39 +417,40 @@ export function createRedisCartStore(client: RedisCartClient, options: RedisCart
       return (await read(redisKey(key)))?.cart;
     },
 
-    update(key, change) {
-      const k = redisKey(key);
-      return oneAtATime(k, async () => {
-        // A remembered value is a guess compare-and-set checks; without one, ask.
-        const guess = known.get(k);
-        let confirmed = guess === undefined;
-        let current = guess ?? (await read(k));
-        for (let attempt = 1; current !== undefined; attempt++) {
-          const changed = change(current.cart);
-          if (changed === undefined) {
-            // "No write" must answer the cart as stored: confirm a remembered guess first.
-            if (confirmed) return current.cart;
-            current = await read(k);
-            confirmed = true;
-            continue;
-          }
-          assertSameKey(key, changed);
-          const next = toBinary(CartSchema, changed);
-          const result = await compareAndSet(k, current.sha, next);
-          if (result.written)
-            return remember(k, Buffer.from(next.buffer, next.byteOffset, next.byteLength), changed).cart;
-          if (result.current === null) {
-            known.delete(k);
-            return undefined;
-          }
-          current = decode(k, result.current);
-          confirmed = true;
-          if (attempt >= maxAttempts) throw new CartConflictError(key, attempt);
-          // Full jitter: losers of one race must not all come back for the next one at the same moment.
-          await sleep(Math.random() * Math.min(2 ** attempt, 50));
-        }
-        return undefined;
-      });
+    update: (key, change) => write(key, change, undefined),
+
+    async closeCart(key, change) {
+      const outbox = outboxKey(key);
+      // Indexed first: an entry the compare-and-set files is then always found by the drain.
+      await command("close", () => client.zAdd(outboxIndex, { score: Date.now(), value: outbox }, { condition: "NX" }));
+      const closed = await write(key, change, outbox);
+      // No longer open; should this fail, the next count at the cap finds the cart closed.
+      if (closed !== undefined)
+        await command("close", () => client.zRem(openKey(closed), encodeURIComponent(key.cartId))).catch(
+          () => undefined,
+        );
+      return closed;
+    },
+
+    async pendingRecords({ limit, minAgeMs }) {
+      const t = Date.now();
+      const due = await command("outbox", () =>
+        client.zRangeByScoreWithScores(outboxIndex, "-inf", t - minAgeMs, { LIMIT: { offset: 0, count: limit } }),
+      );
+      const carts: Cart[] = [];
+      for (const { value: entry, score } of due) {
+        const raw = await command("outbox", () => bytes.get(entry));
+        if (raw !== null) carts.push(parseCart(raw, entry));
+        else if (score < t - staleIndexEntryMs) await command("outbox", () => client.zRem(outboxIndex, entry));
+      }
+      return carts;
+    },
+
+    async recorded(key) {
+      const outbox = outboxKey(key);
+      // The entry before its index: a crash between the two leaves an index entry the drain drops.
+      await command("recorded", () => client.del(outbox));
+      await command("recorded", () => client.zRem(outboxIndex, outbox));
     },
 
     async ttlSeconds(key) {
@@ -315,6 +481,21 @@ export function cartRedisKey(key: CartKey, keyPrefix = "", hashTag = false): str
   // Encoded so that a ':' inside a code cannot make two keys collide, and no '{' or '}' can move the tag.
   const id = [key.tenantId, key.storeCode, key.cartId].map(encodeURIComponent).join(":");
   return hashTag ? `${keyPrefix}cart:{${id}}` : `${keyPrefix}cart:${id}`;
+}
+
+/** A closed cart's pending record: `<prefix>outbox:<id>`, tagged as its cart on a cluster (one slot, one script). */
+export function outboxRedisKey(key: CartKey, keyPrefix = "", hashTag = false): string {
+  return cartRedisKey(key, keyPrefix, hashTag).replace(`${keyPrefix}cart:`, `${keyPrefix}outbox:`);
+}
+
+/** One terminal's open carts: `<prefix>open:<tenant>:<store>:<terminal>`, tagged by terminal on a cluster. */
+export function openCartsRedisKey(
+  cart: Pick<Cart, "tenantId" | "storeCode" | "terminalId">,
+  keyPrefix = "",
+  hashTag = false,
+): string {
+  const id = [cart.tenantId, cart.storeCode, cart.terminalId].map(encodeURIComponent).join(":");
+  return hashTag ? `${keyPrefix}open:{${id}}` : `${keyPrefix}open:${id}`;
 }
 
 function parseCart(raw: Buffer, redisKey: string): Cart {

@@ -25,8 +25,8 @@ afterAll(async () => {
   await cluster?.close();
 });
 
-runCartStoreContract("redis cluster", async ({ ttlSeconds }) => ({
-  store: await connectRedisCartStore(cluster.url, { ttlSeconds, timeoutMs: 2000, keyPrefix }),
+runCartStoreContract("redis cluster", async (bounds) => ({
+  store: await connectRedisCartStore(cluster.url, { ...bounds, timeoutMs: 2000, keyPrefix }),
   async expireIn(key, seconds) {
     await raw.expire(cartRedisKey(key, keyPrefix, true), seconds);
   },

@@ -66,25 +66,42 @@ export async function startRedisCluster(masters = 3, deadlineMs = 30_000): Promi
   return { url: `redis-cluster://${ports.map((p) => `127.0.0.1:${p}`).join(",")}`, ports, close };
 }
 
-function startNode(port: number, dir: string, deadlineMs: number): Promise<ChildProcess> {
+/** A single throw-away redis-server, e.g. with `["--appendonly", "yes"]` or CONFIG renamed away. */
+export interface LocalRedisServer {
+  url: string;
+  port: number;
+  /** SIGKILL: resolves once it is gone. */
+  kill(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** redis-server on a free loopback port, no persistence unless `args` say otherwise (later args win). */
+export async function startRedisServer(args: string[] = [], deadlineMs = 30_000): Promise<LocalRedisServer> {
+  const dir = mkdtempSync(`${tmpdir()}/pos-redis-`);
+  const port = await listenAndRelease(0);
+  const node = await startNode(port, dir, deadlineMs, args);
+  const kill = () =>
+    new Promise<void>((resolve) => {
+      if (node.exitCode !== null || node.signalCode !== null) return resolve();
+      node.once("exit", () => resolve());
+      node.kill("SIGKILL");
+    });
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    port,
+    kill,
+    async close() {
+      await kill();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+function startNode(port: number, dir: string, deadlineMs: number, args?: string[]): Promise<ChildProcess> {
+  const mode = args === undefined ? ["--cluster-enabled", "yes", "--cluster-config-file", `nodes-${port}.conf`] : args;
   const node = spawn(
     "redis-server",
-    [
-      "--port",
-      String(port),
-      "--bind",
-      "127.0.0.1",
-      "--cluster-enabled",
-      "yes",
-      "--cluster-config-file",
-      `nodes-${port}.conf`,
-      "--dir",
-      dir,
-      "--save",
-      "",
-      "--appendonly",
-      "no",
-    ],
+    ["--port", String(port), "--bind", "127.0.0.1", "--dir", dir, "--save", "", "--appendonly", "no", ...mode],
     { stdio: ["ignore", "pipe", "pipe"] },
   );
   return new Promise((resolve, reject) => {

@@ -1,5 +1,6 @@
 // "@pos/common/testing": helpers for the test suites of every package (real processes, real servers).
 export * from "./config-problems.js";
+export * from "./ferretdb.js";
 export * from "./mongo-suite.js";
 export * from "./redis-suite.js";
 export * from "./spawn-service.js";

@@ -1,7 +1,7 @@
 import type { AddressInfo } from "node:net";
 import type { Transport } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
-import type { CorsSettings, Health } from "@pos/common";
+import type { CorsSettings, Health, OnePortTls } from "@pos/common";
 import type { FastifyInstance } from "fastify";
 import { createMasterDataApp } from "../app.js";
 import { seedDemoCatalogue } from "../open-store.js";
@@ -26,6 +26,8 @@ export async function startMasterData(
     cors?: CorsSettings;
     health?: Health;
     unaryFastPath?: boolean;
+    /** Serve TLS (and mTLS); baseUrl is then https://. */
+    tls?: OnePortTls;
   } = {},
 ): Promise<RunningMasterData> {
   const store = options.store ?? createMemoryItemStore();
@@ -36,7 +38,7 @@ export async function startMasterData(
     logRequests: false,
     readMaxBytes: options.readMaxBytes ?? 1024 * 1024,
     unaryFastPath: options.unaryFastPath ?? true,
-    tls: undefined,
+    tls: options.tls,
     health: options.health,
     cors: options.cors,
     // Seen before the fast path or fastify takes the request, so both paths are proven alike.
@@ -55,7 +57,7 @@ export async function startMasterData(
     store,
     seen,
     port,
-    baseUrl: `http://127.0.0.1:${port}`,
+    baseUrl: `${options.tls === undefined ? "http" : "https"}://127.0.0.1:${port}`,
     async close() {
       await app.close();
       await store.close();
