@@ -1,7 +1,8 @@
+import { timingSafeEqual } from "node:crypto";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { decodeJwt, errors, type JWTPayload, type JWTVerifyGetKey, jwtVerify } from "jose";
 import { LRUCache } from "lru-cache";
-import { type ApiKeyStore, apiKeyId, apiKeyMatches } from "./api-key.js";
+import { type ApiKeyRecord, type ApiKeyStore, apiKeyId, apiKeyMatches } from "./api-key.js";
 import { isRole, type Principal, type Role } from "./principal.js";
 
 /** The `iss` of service tokens (cart → master-data): they are checked against the service keys only. */
@@ -42,13 +43,22 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
   // principal kept until it expires (at most a minute, so a key removed from the JWKS stops working soon).
   const verified = new LRUCache<string, { principal: Principal; expiresAtMs: number }>({ max: 10_000, ttl: 60_000 });
 
+  // The key that matched each record (as the store holds it now): a terminal sends the same key on
+  // every call, and comparing it in constant time costs far less than its HMAC. A reloaded or
+  // revoked record is a new object, checked afresh.
+  const matched = new WeakMap<ApiKeyRecord, Buffer>();
+
   async function fromApiKey(key: string): Promise<Principal> {
     const apiKeys = options.apiKeys;
     const id = apiKeyId(key);
     if (apiKeys === undefined || id === undefined) throw keyRefused();
     const record = await apiKeys.store.find(id);
-    if (record === undefined || record.revokedAt !== undefined || !apiKeyMatches(apiKeys.secret, key, record)) {
-      throw keyRefused();
+    if (record === undefined || record.revokedAt !== undefined) throw keyRefused();
+    const given = Buffer.from(key);
+    const known = matched.get(record);
+    if (known === undefined || known.length !== given.length || !timingSafeEqual(known, given)) {
+      if (!apiKeyMatches(apiKeys.secret, key, record)) throw keyRefused();
+      matched.set(record, given);
     }
     return {
       kind: "api-key",

@@ -32,7 +32,8 @@ export async function createTokenSigner(
         .setAudience(options.audience)
         .setSubject(claims.sub)
         .setIssuedAt()
-        .setExpirationTime(`${lifetimeSeconds}s`)
+        // Absolute, so that tests can make tokens that expired a while ago (a negative lifetime).
+        .setExpirationTime(Math.floor(Date.now() / 1000) + lifetimeSeconds)
         .sign(key),
   };
 }
