@@ -9,6 +9,7 @@ import { file_google_rpc_error_details } from "@pos/gen/google/rpc/error_details
 import { Health as HealthService } from "@pos/gen/health/v1/health_pb.js";
 import type { FastifyInstance } from "fastify";
 import type { Registry } from "prom-client";
+import type { ConnectionLimits } from "./connection-limits.js";
 import { type CorsSettings, fastifyCorsOptions } from "./cors.js";
 import { createErrorMappingInterceptor } from "./errors.js";
 import { createHealth, createHealthService, type Health, ServingStatus } from "./health.js";
@@ -63,6 +64,8 @@ export interface ConnectAppOptions {
   metrics?: Registry | undefined;
   /** Spans per RPC (see tracing.ts); off when undefined. */
   tracing?: Tracing | undefined;
+  /** Connection, header and HTTP/2 stream bounds of the listener (connection-limits.ts); defaults where not given. */
+  connectionLimits?: Partial<ConnectionLimits> | undefined;
   /** Longest string accepted in any field of any request (string-bounds.ts); 2048 characters when not given. */
   stringMaxChars?: number | undefined;
   /** The serving status (stores reachable, not shutting down); a probe-less one when not given. */
@@ -155,6 +158,7 @@ export async function createConnectApp(options: ConnectAppOptions): Promise<Fast
     frontStream,
     whileClosing: closing.handlers,
     ...(options.closeGraceMs !== undefined && { closeGraceMs: options.closeGraceMs }),
+    limits: options.connectionLimits,
   });
   app.addHook("onClose", async () => {
     if (closing.refused() > 0) app.log.info({ refused: closing.refused() }, "calls refused while shutting down");

@@ -1,11 +1,13 @@
 // The public surface of @pos/common: what both services build on. Test helpers are in "@pos/common/testing".
 export * from "./connect-app.js";
+export * from "./connection-limits.js";
 export * from "./cors.js";
 export * from "./env-config.js";
 export * from "./errors.js";
 export * from "./field-checks.js";
 export * from "./frozen-messages.js";
 export * from "./health.js";
+export * from "./limit-log.js";
 export * from "./metrics.js";
 export * from "./mongo.js";
 export * from "./one-port-server.js";
