@@ -3,6 +3,7 @@ import { type ConnectionLimits, defaultConnectionLimits } from "./connection-lim
 import { type CorsSettings, readCorsSettings } from "./cors.js";
 import type { EnvReader } from "./env-config.js";
 import { type ClientAuth, clientAuthModes, type OnePortTls } from "./one-port-server.js";
+import { defaultRateLimits, type RateLimitSettings } from "./rate-limit.js";
 import { readPemFiles, secureContextOf } from "./tls-files.js";
 import type { TracingSettings } from "./tracing.js";
 
@@ -20,6 +21,8 @@ export interface ServerSettings {
   cors: CorsSettings;
   /** MAX_CONNECTIONS, MAX_CONNECTIONS_PER_ADDRESS, MAX_HEADER_BYTES, HTTP2_* (connection-limits.ts). */
   connectionLimits: ConnectionLimits;
+  /** RATE_LIMITS, RATE_LIMIT_* (rate-limit.ts); undefined when RATE_LIMITS=false. */
+  rateLimits: RateLimitSettings | undefined;
   /** SHUTDOWN_TIMEOUT_MS: the whole shutdown, calls in flight included (see run-service.ts). */
   shutdownTimeoutMs: number;
   telemetry: {
@@ -48,11 +51,36 @@ export function readServerSettings(r: EnvReader, portVariable: string, defaultPo
     tls: undefined,
     cors: readCorsSettings(r),
     connectionLimits: readConnectionLimits(r),
+    rateLimits: readRateLimitSettings(r),
     shutdownTimeoutMs: r.int("SHUTDOWN_TIMEOUT_MS", 30_000, 1_000, 600_000),
     telemetry: { metrics: r.bool("METRICS", true), tracing: readTracingSettings(r) },
   };
   settings.tls = readServerTls(r);
   return settings;
+}
+
+/**
+ * RATE_LIMITS (on by default) and the budgets per minute: the original design's 100 / 1,000 / 5,000
+ * requests for anonymous / authenticated / privileged callers, failed authentications per address.
+ * RATE_LIMIT_REDIS_URL shares the counts between replicas; unset, each process counts alone.
+ */
+function readRateLimitSettings(r: EnvReader): RateLimitSettings | undefined {
+  const on = r.bool("RATE_LIMITS", true);
+  const d = defaultRateLimits;
+  const settings: RateLimitSettings = {
+    tiers: {
+      anonymous: r.int("RATE_LIMIT_ANONYMOUS_PER_MINUTE", d.tiers.anonymous, 1, 10_000_000),
+      authenticated: r.int("RATE_LIMIT_AUTHENTICATED_PER_MINUTE", d.tiers.authenticated, 1, 10_000_000),
+      privileged: r.int("RATE_LIMIT_PRIVILEGED_PER_MINUTE", d.tiers.privileged, 1, 10_000_000),
+    },
+    failedAuthAttempts: r.int("RATE_LIMIT_FAILED_AUTH_PER_MINUTE", d.failedAuthAttempts, 1, 10_000_000),
+    windowSeconds: 60,
+    redisUrl: r.optionalString("RATE_LIMIT_REDIS_URL"),
+  };
+  if (settings.redisUrl !== undefined && !/^rediss?:\/\//.test(settings.redisUrl)) {
+    r.problem(`RATE_LIMIT_REDIS_URL must be a redis:// or rediss:// URL (one Redis), got "${settings.redisUrl}"`);
+  }
+  return on ? settings : undefined;
 }
 
 /**
