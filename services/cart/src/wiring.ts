@@ -71,7 +71,12 @@ export async function openCartDependencies(
     ],
     timeoutMs: md.timeoutMs,
     retry: { maxAttempts: md.retryAttempts },
-    breaker: { name: "master-data", failureThreshold: md.breakerFailures, openMs: md.breakerOpenMs },
+    breaker: {
+      name: "master-data",
+      failureThreshold: md.breakerFailures,
+      minOpenMs: md.breakerMinOpenMs,
+      openMs: md.breakerOpenMs,
+    },
     onBreakerStateChange: options.onBreakerStateChange,
     failover: { retryPrimaryAfterMs: md.retryPrimaryAfterMs, onSwitch: options.onMasterDataRouteSwitch },
   });
