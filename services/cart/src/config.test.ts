@@ -76,7 +76,8 @@ describe("cart config", () => {
         timeoutMs: 3000,
         retryAttempts: 3,
         breakerFailures: 5,
-        breakerOpenMs: 5000,
+        breakerMinOpenMs: 250,
+        breakerOpenMs: 1000,
         cacheTtlMs: 30_000,
         cacheMaxEntries: 10_000,
       },
@@ -89,6 +90,7 @@ describe("cart config", () => {
       closedCartTtlSeconds: 900,
       maxOpenCartsPerTerminal: 50,
       memoryMaxCarts: 100_000,
+      memoryMaxMb: 256,
       recordDrainIntervalMs: 1000,
     });
   });

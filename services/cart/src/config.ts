@@ -22,6 +22,8 @@ export interface CartConfig extends ServerSettings {
     timeoutMs: number;
     retryAttempts: number;
     breakerFailures: number;
+    /** The breaker's first open period, doubled after each failed probe up to breakerOpenMs. */
+    breakerMinOpenMs: number;
     breakerOpenMs: number;
     cacheTtlMs: number;
     cacheMaxEntries: number;
@@ -43,8 +45,9 @@ export interface CartConfig extends ServerSettings {
   /** Lifetime of a billed or cancelled cart: long enough for a repeated Bill or GetCart. */
   closedCartTtlSeconds: number;
   maxOpenCartsPerTerminal: number;
-  /** The in-memory store's bound (REDIS_URL unset). */
+  /** The in-memory store's bounds (REDIS_URL unset): carts, and their estimated heap. */
   memoryMaxCarts: number;
+  memoryMaxMb: number;
   /** Pause between passes of the outbox drain (pending transaction records). */
   recordDrainIntervalMs: number;
   /** Transaction log; unset: embedded in-memory. */
@@ -66,7 +69,8 @@ export function readCartConfig(env: Env): CartConfig {
       timeoutMs: r.int("MASTER_DATA_TIMEOUT_MS", 3000, 10, 120_000),
       retryAttempts: r.int("MASTER_DATA_RETRY_ATTEMPTS", 3, 1, 10),
       breakerFailures: r.int("MASTER_DATA_BREAKER_FAILURES", 5, 1, 1000),
-      breakerOpenMs: r.int("MASTER_DATA_BREAKER_OPEN_MS", 5000, 10, 600_000),
+      breakerMinOpenMs: r.int("MASTER_DATA_BREAKER_MIN_OPEN_MS", 250, 10, 600_000),
+      breakerOpenMs: r.int("MASTER_DATA_BREAKER_OPEN_MS", 1000, 10, 600_000),
       cacheTtlMs: r.int("ITEM_CACHE_TTL_MS", 30_000, 0, 86_400_000),
       cacheMaxEntries: r.int("ITEM_CACHE_MAX_ENTRIES", 10_000, 0, 1_000_000),
       retryPrimaryAfterMs: r.int("MASTER_DATA_FALLBACK_RETRY_PRIMARY_MS", 5000, 10, 3_600_000),
@@ -80,6 +84,7 @@ export function readCartConfig(env: Env): CartConfig {
     closedCartTtlSeconds: r.int("CLOSED_CART_TTL_SECONDS", 900, 1, 30 * 86_400),
     maxOpenCartsPerTerminal: r.int("MAX_OPEN_CARTS_PER_TERMINAL", 50, 1, 10_000),
     memoryMaxCarts: r.int("MEMORY_CART_STORE_MAX_CARTS", 100_000, 1, 10_000_000),
+    memoryMaxMb: r.int("MEMORY_CART_STORE_MAX_MB", 256, 1, 1_000_000),
     recordDrainIntervalMs: r.int("RECORD_DRAIN_INTERVAL_MS", 1000, 10, 600_000),
   };
   // A fallback transport only when its protocol is named; the rest defaults to the primary's, over HTTP/1.1.

@@ -26,6 +26,7 @@ type StoreSetting =
   | "closedCartTtlSeconds"
   | "maxOpenCartsPerTerminal"
   | "memoryMaxCarts"
+  | "memoryMaxMb"
   | "recordDrainIntervalMs";
 
 export interface RunningCart {
@@ -55,6 +56,7 @@ export async function startCart(
       timeoutMs: 2000,
       retryAttempts: 3,
       breakerFailures: 5,
+      breakerMinOpenMs: 250,
       breakerOpenMs: 500,
       cacheTtlMs: 30_000,
       cacheMaxEntries: 10_000,
@@ -71,6 +73,7 @@ export async function startCart(
     // unless a test sets one.
     maxOpenCartsPerTerminal: 10_000,
     memoryMaxCarts: 100_000,
+    memoryMaxMb: 256,
     recordDrainIntervalMs: 1000,
     ...stores,
     mongodbUri: "mongodbUri" in overrides ? mongodbUri : process.env.MONGODB_URI,

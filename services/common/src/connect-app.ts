@@ -14,7 +14,12 @@ import { type CorsSettings, fastifyCorsOptions } from "./cors.js";
 import { createErrorMappingInterceptor } from "./errors.js";
 import { createHealth, createHealthService, type Health, ServingStatus } from "./health.js";
 import { createLimitLog } from "./limit-log.js";
-import { createServerMetricsInterceptor, httpVersionKey, httpVersionOf } from "./metrics.js";
+import {
+  createServerMetricsInterceptor,
+  createTlsHandshakeFailureCounter,
+  httpVersionKey,
+  httpVersionOf,
+} from "./metrics.js";
 import {
   type ClosingHandlers,
   createOnePortFastify,
@@ -176,6 +181,8 @@ export async function createConnectApp(options: ConnectAppOptions): Promise<Fast
     logger: { level: options.logLevel, base: { service: options.serviceName } },
     disableRequestLogging: !options.logRequests,
     tls: options.tls,
+    onTlsHandshakeError:
+      options.tls === undefined || metrics === undefined ? undefined : createTlsHandshakeFailureCounter(metrics),
     genReqId: (req) => requestIdFrom(req.headers["x-request-id"]),
     front,
     frontStream,

@@ -16,7 +16,7 @@ describe("freezeMessage", () => {
     expect(isFrozenMessage(item)).toBe(false);
     expect(freezeMessage(item)).toBe(item);
     expect(isFrozenMessage(item)).toBe(true);
-    expect(isFrozenMessage(item.unitPrice as object)).toBe(true);
+    expect(Object.isFrozen(item.unitPrice)).toBe(true);
     expect(() => {
       item.itemCode = "B";
     }).toThrow(TypeError);

@@ -1,7 +1,7 @@
 // Deep-frozen protobuf-es messages: values that can be shared between calls (no copy per read) and
 // whose encodings may be cached, because nothing can change them any more.
 
-/** Roots frozen by freezeMessage, every object under them included. */
+/** Messages frozen whole by freezeMessage (the roots it was called on: their parts are frozen with them). */
 const frozen = new WeakSet<object>();
 
 /**
@@ -20,7 +20,10 @@ export function isFrozenMessage(value: object): boolean {
   return frozen.has(value);
 }
 
-/** Freezes the tree; true when all of it is immutable now. */
+/**
+ * Freezes the tree; true when all of it is immutable now. Only roots are recorded (a smaller set
+ * for GC to trace); a part shared with an earlier root is recognised when it is that root.
+ */
 function freeze(value: unknown): boolean {
   if (typeof value !== "object" || value === null) return true;
   if (frozen.has(value)) return true;
@@ -29,6 +32,5 @@ function freeze(value: unknown): boolean {
   let whole = true;
   for (const v of Object.values(value)) whole = freeze(v) && whole;
   Object.freeze(value);
-  if (whole) frozen.add(value);
   return whole;
 }

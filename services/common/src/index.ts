@@ -1,4 +1,7 @@
 // The public surface of @pos/common: what both services build on. Test helpers are in "@pos/common/testing".
+// First: V8 settings that must be in place before anything else runs (see v8-tuning.ts).
+import "./v8-tuning.js";
+
 export * from "./connect-app.js";
 export * from "./connection-limits.js";
 export * from "./cors.js";

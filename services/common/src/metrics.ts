@@ -1,5 +1,5 @@
 import { Code, ConnectError, createContextKey, type Interceptor } from "@connectrpc/connect";
-import { collectDefaultMetrics, Histogram, Registry } from "prom-client";
+import { Counter, collectDefaultMetrics, Histogram, Registry } from "prom-client";
 
 /** The HTTP version a request came in on ("1.1", "2"), as the server in front saw it. */
 export const httpVersionKey = createContextKey<string>("unknown", { description: "HTTP version of the request" });
@@ -39,6 +39,20 @@ export function createMetricsRegistry(): Registry {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   return registry;
+}
+
+/**
+ * tls_handshake_failures_total by OpenSSL's reason (ERR_SSL_PEER_DID_NOT_RETURN_A_CERTIFICATE, …):
+ * refused client certificates and broken handshakes, which are only logged at debug.
+ */
+export function createTlsHandshakeFailureCounter(registry: Registry): (reason: string) => void {
+  const counter = new Counter({
+    name: "tls_handshake_failures_total",
+    help: "TLS handshakes that failed (refused client certificates included), by OpenSSL's reason code",
+    labelNames: ["reason"],
+    registers: [registry],
+  });
+  return (reason) => counter.inc({ reason });
 }
 
 /**

@@ -6,9 +6,10 @@ import { ConnectError, createClient, type Transport } from "@connectrpc/connect"
 import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
 import { GetItemDetailResponseSchema, ItemService } from "@pos/gen/pos/masterdata/v1/item_service_pb.js";
 import type { FastifyInstance } from "fastify";
+import type { Registry } from "prom-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createConnectApp } from "./connect-app.js";
-import { httpVersionKey } from "./metrics.js";
+import { createMetricsRegistry, httpVersionKey } from "./metrics.js";
 import type { ClientAuth } from "./one-port-server.js";
 import { peerIdentityKey } from "./peer-identity.js";
 import { createTestCa, type TestCa, type TestLeaf } from "./testing/test-pki.js";
@@ -56,11 +57,14 @@ interface Started {
   port: number;
   /** Calls that reached the handler. */
   handled: () => number;
+  metrics: Registry;
 }
 
 async function startServer(clientAuth: ClientAuth, unaryFastPath: boolean): Promise<Started> {
   let handled = 0;
+  const metrics = createMetricsRegistry();
   const app = await createConnectApp({
+    metrics,
     serviceName: "mtls-test",
     routes: (router) =>
       router.service(ItemService, {
@@ -85,7 +89,7 @@ async function startServer(clientAuth: ClientAuth, unaryFastPath: boolean): Prom
   });
   await app.listen({ host: "127.0.0.1", port: 0 });
   const port = (app.server.address() as AddressInfo).port;
-  return { app, port, baseUrl: `https://127.0.0.1:${port}`, handled: () => handled };
+  return { app, port, baseUrl: `https://127.0.0.1:${port}`, handled: () => handled, metrics };
 }
 
 interface ClientTls {
@@ -147,8 +151,9 @@ describe.each([
     ["an expired certificate", () => withCert(expiredClient)],
   ];
 
-  it.each(refused)("refuses %s at the handshake, on HTTP/1.1 and h2", async (_what, tlsOf) => {
+  it.each(refused)("refuses %s at the handshake, on HTTP/1.1 and h2, and counts it", async (_what, tlsOf) => {
     const before = s.handled();
+    const failuresBefore = await handshakeFailures(s.metrics);
     for (const [, transport] of transports) {
       const err = await call(transport(s.baseUrl, tlsOf({ ca: ca.cert }))).then(
         () => undefined,
@@ -160,11 +165,15 @@ describe.each([
     // Not even a plain route answers: the connection never carried a request.
     await expect(httpsGet(s.port, "/healthz", tlsOf({ ca: ca.cert }))).rejects.toThrow();
     expect(s.handled()).toBe(before);
+    const failures = await handshakeFailures(s.metrics);
+    // One per refused connection at least (a client may retry), by OpenSSL's reason.
+    expect(sum(failures) - sum(failuresBefore)).toBeGreaterThanOrEqual(transports.length + 1);
   });
 
-  it("names the refusal in the TLS alert the client gets", async () => {
+  it("names the refusal in the TLS alert the client gets, and in the metric's reason", async () => {
     const reason = await tlsAlert(s.port, { ca: ca.cert });
     expect(reason).toMatch(/certificate required|handshake failure|ECONNRESET/i);
+    expect((await handshakeFailures(s.metrics)).ERR_SSL_PEER_DID_NOT_RETURN_A_CERTIFICATE).toBeGreaterThan(0);
   });
 });
 
@@ -203,6 +212,15 @@ describe("TLS without client certificates (the default)", () => {
     expect((await call(t(s.baseUrl, withCert(client)))).commonName).toBeUndefined();
   });
 });
+
+async function handshakeFailures(metrics: Registry): Promise<Record<string, number>> {
+  const metric = await metrics.getSingleMetric("tls_handshake_failures_total")?.get();
+  return Object.fromEntries((metric?.values ?? []).map((v) => [String(v.labels.reason), v.value]));
+}
+
+function sum(counts: Record<string, number>): number {
+  return Object.values(counts).reduce((a, b) => a + b, 0);
+}
 
 function httpsGet(port: number, path: string, t: ClientTls): Promise<number> {
   return new Promise((resolve, reject) => {

@@ -17,6 +17,8 @@ export interface OnePortOptions
   extends Pick<FastifyServerOptions, "logger" | "disableRequestLogging" | "genReqId" | "bodyLimit"> {
   /** Serve TLS (HTTP/2 and HTTP/1.1 chosen by ALPN) instead of cleartext. */
   tls?: OnePortTls | undefined;
+  /** Hears of every failed TLS handshake, with OpenSSL's reason (a refused client certificate, say). */
+  onTlsHandshakeError?: ((reason: string) => void) | undefined;
   /** How long a new connection may take to show its protocol (cleartext) or finish its TLS handshake. */
   firstByteTimeoutMs?: number;
   /** Idle time after which an HTTP/1.1 keep-alive connection or an HTTP/2 session is closed. */
@@ -151,6 +153,7 @@ export function createOnePortFastify(options: OnePortOptions): FastifyInstance {
       const server = options.tls
         ? createTlsServer(handler, withStreams, options.tls, settings, tracker, {
             onSessionError: (err) => onSessionError(err),
+            onHandshakeError: options.onTlsHandshakeError,
             log: {
               info: (fields, message) => tlsLog.info(fields, message),
               error: (fields, message) => tlsLog.error(fields, message),
@@ -321,6 +324,7 @@ function createTlsServer(
   tracker: ConnectionTracker,
   events: {
     onSessionError: (err: Error) => void;
+    onHandshakeError?: ((reason: string) => void) | undefined;
     log: TlsReloadLog & { debug(fields: Record<string, unknown>, message: string): void };
   },
 ): http2.Http2SecureServer {
@@ -360,10 +364,11 @@ function createTlsServer(
     server.on("close", () => watch?.stop());
   }
   // A refused client certificate (none, unknown CA, expired) ends the handshake here; debug only,
-  // as any scanner on the port would otherwise fill the log.
-  server.on("tlsClientError", (err: Error & { code?: string }) =>
-    events.log.debug({ code: err.code, reason: err.message }, "TLS handshake failed"),
-  );
+  // as any scanner on the port would otherwise fill the log: the count is a metric (connect-app.ts).
+  server.on("tlsClientError", (err: Error & { code?: string }) => {
+    events.log.debug({ code: err.code, reason: err.message }, "TLS handshake failed");
+    events.onHandshakeError?.(err.code ?? "unknown");
+  });
   if (streams !== undefined) serveStreamsFirst(server, streams.frontStream);
   // Plain properties on the secure server, read by the HTTP/1.1 code it runs for allowHTTP1 clients.
   Object.assign(server, {

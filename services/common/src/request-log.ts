@@ -18,25 +18,42 @@ export const requestLogKey = createContextKey<RequestLog>(silent, { description:
 
 /**
  * The request's logger under `service` as fastify names it (a child bound to reqId), made only
- * when something is logged: most calls log nothing.
+ * when something is logged: most calls log nothing. One object per call, methods shared.
  */
 export function createRequestLog(service: FastifyBaseLogger, requestId: string): RequestLog {
-  let child: FastifyBaseLogger | undefined;
-  let bound: Record<string, string> = { reqId: requestId };
-  const log = () => {
-    child ??= service.child(bound);
-    return child;
-  };
-  return {
-    requestId,
-    debug: (obj, msg) => log().debug(obj, msg),
-    warn: (obj, msg) => log().warn(obj, msg),
-    error: (obj, msg) => log().error(obj, msg),
-    bind(fields) {
-      bound = { ...bound, ...fields };
-      child = undefined;
-    },
-  };
+  return new LazyRequestLog(service, requestId);
+}
+
+class LazyRequestLog implements RequestLog {
+  #child: FastifyBaseLogger | undefined;
+  #bound: Record<string, string> | undefined;
+
+  constructor(
+    private readonly service: FastifyBaseLogger,
+    readonly requestId: string,
+  ) {}
+
+  #log(): FastifyBaseLogger {
+    this.#child ??= this.service.child(this.#bound ?? { reqId: this.requestId });
+    return this.#child;
+  }
+
+  debug(obj: object, msg: string): void {
+    this.#log().debug(obj, msg);
+  }
+
+  warn(obj: object, msg: string): void {
+    this.#log().warn(obj, msg);
+  }
+
+  error(obj: object, msg: string): void {
+    this.#log().error(obj, msg);
+  }
+
+  bind(fields: Record<string, string>): void {
+    this.#bound = { ...(this.#bound ?? { reqId: this.requestId }), ...fields };
+    this.#child = undefined;
+  }
 }
 
 export function requestLogOf(req: FastifyRequest): RequestLog {

@@ -1,5 +1,13 @@
+import { create } from "@bufbuild/protobuf";
+import { createContextValues, type Interceptor } from "@connectrpc/connect";
+import {
+  type GetItemDetailRequest,
+  GetItemDetailRequestSchema,
+  GetItemDetailResponseSchema,
+  ItemService,
+} from "@pos/gen/pos/masterdata/v1/item_service_pb.js";
 import { describe, expect, it } from "vitest";
-import { NodeRequestHeaders } from "./unary-call.js";
+import { type CallInit, NodeRequestHeaders, runUnaryCall, type UnarySpec } from "./unary-call.js";
 
 // The request headers the fast path hands to interceptors and handlers: Fetch Headers, read from
 // Node's header object without copying it until something iterates or changes them.
@@ -54,5 +62,51 @@ describe("NodeRequestHeaders", () => {
     expect(changed.get("content-type")).toBe("application/json");
     expect(changed.get("x-api-key")).toBe("k1");
     expect(changed instanceof Headers).toBe(true);
+  });
+});
+
+describe("runUnaryCall", () => {
+  const method = ItemService.method.getItemDetail;
+  const init = (): CallInit => ({
+    protocolName: "connect",
+    requestMethod: "POST",
+    rawHeaders: { "x-api-key": "k1", ":path": "/x" },
+    url: () => "http://127.0.0.1/pos.masterdata.v1.ItemService/GetItemDetail",
+    timeoutMs: undefined,
+    contextValues: createContextValues(),
+    onClientGone: () => {},
+  });
+  const seen: string[] = [];
+  const spec: UnarySpec = {
+    kind: "unary",
+    method,
+    impl: async (req, context) => {
+      seen.push(`${context.requestHeader.get("x-api-key")} ${context.url} ${context.signal.aborted}`);
+      context.responseHeader.set("x-seen", "1");
+      const { itemCode } = req as GetItemDetailRequest;
+      return create(GetItemDetailResponseSchema, { item: { itemCode } });
+    },
+  };
+  const input = create(GetItemDetailRequestSchema, { itemCode: "A1" });
+
+  it("gives the handler the request's headers, url and signal, and ends with the signal aborted", async () => {
+    seen.length = 0;
+    const { state, output } = runUnaryCall(spec, init(), input, []);
+    expect(await output).toMatchObject({ item: { itemCode: "A1" } });
+    expect(seen).toEqual(["k1 http://127.0.0.1/pos.masterdata.v1.ItemService/GetItemDetail false"]);
+    expect(state.responseHeader?.get("x-seen")).toBe("1");
+    state.finish();
+  });
+
+  it("still gives them when an interceptor passes on a copy of the request", async () => {
+    seen.length = 0;
+    const copying: Interceptor = (next) => async (req) => {
+      expect(req.header.get("x-api-key")).toBe("k1");
+      if (req.stream) return next(req);
+      return next({ ...req, message: create(GetItemDetailRequestSchema, { itemCode: "B2" }) });
+    };
+    const { output } = runUnaryCall(spec, init(), input, [copying]);
+    expect(await output).toMatchObject({ item: { itemCode: "B2" } });
+    expect(seen).toEqual(["k1 http://127.0.0.1/pos.masterdata.v1.ItemService/GetItemDetail false"]);
   });
 });

@@ -20,6 +20,14 @@ export function registerMemoryCartStoreMetrics(registry: Registry, store: Pick<M
       this.set(store.stats().maxCarts);
     },
   });
+  new Gauge({
+    name: "pos_cart_memory_store_bytes",
+    help: "Estimated heap of the carts the in-memory cart store holds (its bound: MEMORY_CART_STORE_MAX_MB)",
+    registers,
+    collect() {
+      this.set(store.stats().bytes);
+    },
+  });
   new Counter({
     name: "pos_cart_memory_store_evictions_total",
     help: "Carts the full in-memory store dropped, least recently used first",
