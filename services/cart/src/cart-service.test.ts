@@ -297,10 +297,13 @@ describe("CartService in memory: errors and their codes", () => {
     const carts = switchable(createMemoryCartStore(), ["get", "update", "create"]);
     const c = inMemoryCart(masterData, { carts: carts.store });
     const ref = await newCart(c);
-    carts.state.failure = new StoreUnavailableError("Redis unavailable: connection refused");
+    carts.state.failure = new StoreUnavailableError("Redis unavailable: connect ECONNREFUSED 127.0.0.1:6379", {
+      dependency: "cart store",
+    });
+    // The dependency and the code, never the driver's text or an address (those go to the log).
     expect(await failure(c.client.getCart({ cart: ref }))).toEqual({
       code: "Unavailable",
-      message: "Redis unavailable: connection refused",
+      message: "cart store unavailable",
     });
     carts.state.failure = new CartConflictError({ ...ref }, 5);
     expect(
@@ -323,10 +326,12 @@ describe("CartService in memory: errors and their codes", () => {
     const due = (await c.client.subtotal({ cart: ref })).cart!.balanceAmount!;
     await c.client.addPayments({ cart: ref, payments: [{ paymentCode: "01", amount: due }] });
 
-    log.state.failure = new StoreUnavailableError("MongoDB unavailable: connection refused");
+    log.state.failure = new StoreUnavailableError("MongoDB unavailable: connect ECONNREFUSED 127.0.0.1:27018", {
+      dependency: "transaction log",
+    });
     expect(await failure(c.client.bill({ cart: ref }))).toEqual({
       code: "Unavailable",
-      message: "MongoDB unavailable: connection refused",
+      message: "transaction log unavailable",
     });
     expect(await log.store.find(ref)).toBeUndefined();
 

@@ -22,6 +22,8 @@ export interface CartConfig extends ServerSettings {
     timeoutMs: number;
     retryAttempts: number;
     breakerFailures: number;
+    /** The breaker's first open period, doubled after each failed probe up to breakerOpenMs. */
+    breakerMinOpenMs: number;
     breakerOpenMs: number;
     cacheTtlMs: number;
     cacheMaxEntries: number;
@@ -67,7 +69,8 @@ export function readCartConfig(env: Env): CartConfig {
       timeoutMs: r.int("MASTER_DATA_TIMEOUT_MS", 3000, 10, 120_000),
       retryAttempts: r.int("MASTER_DATA_RETRY_ATTEMPTS", 3, 1, 10),
       breakerFailures: r.int("MASTER_DATA_BREAKER_FAILURES", 5, 1, 1000),
-      breakerOpenMs: r.int("MASTER_DATA_BREAKER_OPEN_MS", 5000, 10, 600_000),
+      breakerMinOpenMs: r.int("MASTER_DATA_BREAKER_MIN_OPEN_MS", 250, 10, 600_000),
+      breakerOpenMs: r.int("MASTER_DATA_BREAKER_OPEN_MS", 1000, 10, 600_000),
       cacheTtlMs: r.int("ITEM_CACHE_TTL_MS", 30_000, 0, 86_400_000),
       cacheMaxEntries: r.int("ITEM_CACHE_MAX_ENTRIES", 10_000, 0, 1_000_000),
       retryPrimaryAfterMs: r.int("MASTER_DATA_FALLBACK_RETRY_PRIMARY_MS", 5000, 10, 3_600_000),
@@ -99,6 +102,14 @@ export function readCartConfig(env: Env): CartConfig {
   config.masterData.tls = readMasterDataTls(r, [config.masterData.url, config.masterData.fallback?.url]);
   const redisTarget = config.redisUrl === undefined ? undefined : parseRedisUrl(config.redisUrl);
   if (redisTarget?.kind === "invalid") r.problem(`REDIS_URL ${redisTarget.problem}`);
+  // Rate limits count in cart's Redis unless told otherwise: every replica then shares one budget.
+  if (
+    config.rateLimits !== undefined &&
+    config.rateLimits.redisUrl === undefined &&
+    /^rediss?:\/\//.test(config.redisUrl ?? "")
+  ) {
+    config.rateLimits.redisUrl = config.redisUrl;
+  }
   for (const problem of checkTransportConfig(config.masterData)) r.problem(problem);
   r.done();
   return config;

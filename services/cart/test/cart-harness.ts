@@ -56,6 +56,7 @@ export async function startCart(
       timeoutMs: 2000,
       retryAttempts: 3,
       breakerFailures: 5,
+      breakerMinOpenMs: 250,
       breakerOpenMs: 500,
       cacheTtlMs: 30_000,
       cacheMaxEntries: 10_000,

@@ -20,6 +20,7 @@ describe("when master-data stops and comes back", () => {
           breakerFailures: 3,
           // Long enough that a loaded machine cannot let it half-open before the test looks.
           breakerOpenMs: 3000,
+          breakerMinOpenMs: 3000,
           cacheTtlMs: 0,
         });
       }, 60_000);

@@ -78,15 +78,56 @@ describe("error-mapping interceptor", () => {
   });
 
   it.each([
-    ["UnavailableError", new UnavailableError("peer unavailable: connection refused"), "Unavailable"],
-    ["StoreUnavailableError", new StoreUnavailableError("MongoDB unavailable: connection refused"), "Unavailable"],
-    ["TimeoutError", new TimeoutError("peer timed out after 300 ms"), "DeadlineExceeded"],
-    ["StoreTimeoutError", new StoreTimeoutError("Redis timed out: no answer to get within 300 ms"), "DeadlineExceeded"],
-  ])("maps %s to %s with its short reason, logged at warn", async (_name, thrown, code) => {
-    const { call, logged } = serviceThrowing(thrown);
-    const err = await call();
-    expect([Code[err.code], err.rawMessage]).toEqual([code, thrown.message]);
-    expect(logged).toEqual([{ level: "warn", obj: { rpc, err: thrown.message }, msg: expect.any(String) }]);
+    [
+      "UnavailableError",
+      new UnavailableError("peer unavailable: connect ECONNREFUSED 10.0.0.7:8002", { dependency: "peer" }),
+      "Unavailable",
+      "peer unavailable",
+    ],
+    [
+      "StoreUnavailableError",
+      new StoreUnavailableError("MongoDB unavailable: connect ECONNREFUSED 127.0.0.1:27018", {
+        dependency: "transaction log",
+        cause: Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:27018"), { code: "ECONNREFUSED" }),
+      }),
+      "Unavailable",
+      "transaction log unavailable",
+    ],
+    ["TimeoutError", new TimeoutError("peer timed out after 300 ms"), "DeadlineExceeded", "a dependency timed out"],
+    [
+      "StoreTimeoutError",
+      new StoreTimeoutError("Redis timed out: no answer to get within 300 ms", { dependency: "cart store" }),
+      "DeadlineExceeded",
+      "cart store timed out",
+    ],
+  ])(
+    "maps %s to %s naming only the dependency; its reason and cause go to the log at warn",
+    async (_name, thrown, code, message) => {
+      const { call, logged } = serviceThrowing(thrown);
+      const err = await call();
+      expect([Code[err.code], err.rawMessage]).toEqual([code, message]);
+      expect(logged).toEqual([
+        {
+          level: "warn",
+          obj: {
+            rpc,
+            code,
+            err: thrown.message,
+            cause: thrown.cause === undefined ? undefined : "connect ECONNREFUSED 127.0.0.1:27018 [ECONNREFUSED]",
+          },
+          msg: expect.any(String),
+        },
+      ]);
+    },
+  );
+
+  it("logs repeated identical failures once, then as a count per interval", async () => {
+    const { call, logged } = serviceThrowing(
+      new StoreUnavailableError("Redis unavailable: connection refused", { dependency: "cart store" }),
+    );
+    for (let i = 0; i < 50; i++) expect((await call()).rawMessage).toBe("cart store unavailable");
+    expect(logged).toHaveLength(1);
+    expect(logged[0]?.msg).toBe("dependency unavailable");
   });
 
   it("turns anything else into internal naming only the request id; the error and its stack go to the log", async () => {

@@ -1,6 +1,7 @@
 import { durationFromMs } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import { BadRequestSchema, ErrorInfoSchema, RetryInfoSchema } from "@pos/gen/google/rpc/error_details_pb.js";
+import { createRepeatLog } from "./repeat-log.js";
 import { requestLogKey } from "./request-log.js";
 
 /**
@@ -10,11 +11,26 @@ import { requestLogKey } from "./request-log.js";
  */
 export class UnavailableError extends Error {
   override readonly name: string = "UnavailableError";
+  /** What the service calls the dependency ("cart store", "transaction log"): all the client is told. */
+  readonly dependency: string | undefined;
+  constructor(message: string, options?: DependencyErrorOptions) {
+    super(message, options);
+    this.dependency = options?.dependency;
+  }
+}
+
+export interface DependencyErrorOptions extends ErrorOptions {
+  dependency?: string | undefined;
 }
 
 /** A dependency did not answer in time. */
 export class TimeoutError extends Error {
   override readonly name: string = "TimeoutError";
+  readonly dependency: string | undefined;
+  constructor(message: string, options?: DependencyErrorOptions) {
+    super(message, options);
+    this.dependency = options?.dependency;
+  }
 }
 
 /** `google.rpc.ErrorInfo.domain` of every error these services answer. */
@@ -118,27 +134,47 @@ function withDetails(err: ConnectError): ConnectError {
  * (errorWithReason, else one derived from the code: `NOT_FOUND`, `INTERNAL`, …).
  */
 export function createErrorMappingInterceptor(): Interceptor {
+  const repeats = createRepeatLog();
   return (next) => async (req) => {
     try {
       return await next(req);
     } catch (e) {
       const log = req.contextValues.get(requestLogKey);
       const rpc = `${req.service.typeName}/${req.method.name}`;
+      // An outage fails every call alike: the first is logged, the rest as a count per interval.
+      const warn = (fields: Record<string, unknown>, msg: string): void =>
+        repeats.occurred(`${rpc}|${String(fields.code)}|${String(fields.err)}|${msg}`, (repeated) =>
+          log.warn(
+            repeated === undefined ? fields : { ...fields, repeated: repeated.count, inLastMs: repeated.intervalMs },
+            msg,
+          ),
+        );
       if (e instanceof ConnectError) {
         if (isServerFault(e.code)) {
-          log.warn({ rpc, code: Code[e.code], err: e.rawMessage }, "rpc failed");
+          warn({ rpc, code: Code[e.code], err: e.rawMessage, cause: causeChain(e.cause) }, "rpc failed");
         } else {
           log.debug({ rpc, code: Code[e.code], err: e.rawMessage }, "rpc rejected");
         }
         throw withDetails(e);
       }
+      // The client learns which dependency and the code; the driver's text and addresses go to the log.
       if (e instanceof UnavailableError) {
-        log.warn({ rpc, err: e.message }, "dependency unavailable");
-        throw errorWithReason(Code.Unavailable, "DEPENDENCY_UNAVAILABLE", e.message);
+        warn({ rpc, code: "Unavailable", err: e.message, cause: causeChain(e.cause) }, "dependency unavailable");
+        throw errorWithReason(
+          Code.Unavailable,
+          "DEPENDENCY_UNAVAILABLE",
+          `${e.dependency ?? "a dependency"} unavailable`,
+          e.dependency === undefined ? {} : { dependency: e.dependency },
+        );
       }
       if (e instanceof TimeoutError) {
-        log.warn({ rpc, err: e.message }, "dependency timed out");
-        throw errorWithReason(Code.DeadlineExceeded, "DEPENDENCY_TIMEOUT", e.message);
+        warn({ rpc, code: "DeadlineExceeded", err: e.message, cause: causeChain(e.cause) }, "dependency timed out");
+        throw errorWithReason(
+          Code.DeadlineExceeded,
+          "DEPENDENCY_TIMEOUT",
+          `${e.dependency ?? "a dependency"} timed out`,
+          e.dependency === undefined ? {} : { dependency: e.dependency },
+        );
       }
       log.error({ rpc, err: e }, "unexpected error");
       throw errorWithReason(Code.Internal, "INTERNAL", `internal error (request id ${log.requestId})`, {
@@ -156,4 +192,14 @@ function isServerFault(code: Code): boolean {
     code === Code.Unknown ||
     code === Code.DataLoss
   );
+}
+
+/** The messages of an error's causes, outermost first, one line each: for the log only. */
+function causeChain(cause: unknown): string | undefined {
+  const out: string[] = [];
+  for (let c = cause; c instanceof Error && out.length < 5; c = c.cause) {
+    const code = "code" in c && (typeof c.code === "string" || typeof c.code === "number") ? ` [${c.code}]` : "";
+    out.push(`${c.message.split("\n", 1)[0]}${code}`);
+  }
+  return out.length === 0 ? undefined : out.join(" <- ");
 }

@@ -58,12 +58,16 @@ export function createHealth(options: HealthOptions = {}): Health {
   // Until the first probe run: a process that has not checked its stores is not ready.
   let overall: ServingStatus = probes.length === 0 ? ServingStatus.SERVING : ServingStatus.NOT_SERVING;
 
+  // Subscribers (the service's log) hear of each change of the status and of which store fails,
+  // once: a store going down while another already is, or coming back, is a line of its own.
   const set = (next: ServingStatus, nowFailing: readonly string[]) => {
+    const failingChanged = nowFailing.length !== failing.length || nowFailing.some((n, i) => n !== failing[i]);
     failing = nowFailing;
-    if (next === overall) return;
+    if (next === overall && !failingChanged) return;
+    const statusChanged = next !== overall;
     overall = next;
     for (const s of subscribers) s(next, nowFailing);
-    for (const l of listeners) l();
+    if (statusChanged) for (const l of listeners) l();
   };
 
   async function pingOnce(probe: Probe): Promise<boolean> {

@@ -45,10 +45,10 @@ export async function connectMongo<T extends { close(): Promise<void> }>(
  * unavailable, too slow → timeout. Anything else (a rejected command, a bug)
  * passes through unchanged, to surface as an internal error.
  */
-export function toStoreError(e: unknown): unknown {
+export function toStoreError(e: unknown, dependency?: string): unknown {
   // A bulk write wraps a network or timeout failure of its batch; judge by what it wraps.
   if (e instanceof MongoBulkWriteError && e.errorResponse instanceof MongoError) {
-    const inner = toStoreError(e.errorResponse);
+    const inner = toStoreError(e.errorResponse, dependency);
     if (inner !== e.errorResponse) return inner;
   }
   if (!(e instanceof MongoError)) return e;
@@ -61,24 +61,24 @@ export function toStoreError(e: unknown): unknown {
     cause instanceof MongoClientClosedError ||
     cause instanceof MongoNotConnectedError
   ) {
-    return new StoreUnavailableError(`MongoDB unavailable: ${mongoReason(cause)}`, { cause: e });
+    return new StoreUnavailableError(`MongoDB unavailable: ${mongoReason(cause)}`, { cause: e, dependency });
   }
   if (
     e instanceof MongoOperationTimeoutError ||
     e instanceof MongoNetworkTimeoutError ||
     (e instanceof MongoServerError && e.code === 50)
   ) {
-    return new StoreTimeoutError(`MongoDB timed out: ${mongoReason(e)}`, { cause: e });
+    return new StoreTimeoutError(`MongoDB timed out: ${mongoReason(e)}`, { cause: e, dependency });
   }
   return e;
 }
 
-/** Runs a MongoDB operation with its errors mapped by toStoreError. */
-export async function guarded<T>(operation: () => Promise<T>): Promise<T> {
+/** Runs a MongoDB operation with its errors mapped by toStoreError; `dependency` names the store to clients. */
+export async function guarded<T>(operation: () => Promise<T>, dependency?: string): Promise<T> {
   try {
     return await operation();
   } catch (e) {
-    throw toStoreError(e);
+    throw toStoreError(e, dependency);
   }
 }
 

@@ -199,10 +199,11 @@ describe("ItemService in memory: errors and their codes", () => {
     const c = createClient(ItemService, (await createInMemoryMasterData({ store: faulty.store })).transport);
     const get = () => c.getItemDetail({ ...scope, itemCode: "ITEM0001" });
 
-    faulty.failWith(new StoreUnavailableError("MongoDB unavailable: connection refused"));
-    expect(await failure(get())).toEqual({ code: "Unavailable", message: "MongoDB unavailable: connection refused" });
-    faulty.failWith(new StoreTimeoutError("MongoDB timed out after 2000 ms"));
-    expect(await failure(get())).toEqual({ code: "DeadlineExceeded", message: "MongoDB timed out after 2000 ms" });
+    const dependency = "item store";
+    faulty.failWith(new StoreUnavailableError("MongoDB unavailable: connect ECONNREFUSED 127.0.0.1:1", { dependency }));
+    expect(await failure(get())).toEqual({ code: "Unavailable", message: "item store unavailable" });
+    faulty.failWith(new StoreTimeoutError("MongoDB timed out after 2000 ms", { dependency }));
+    expect(await failure(get())).toEqual({ code: "DeadlineExceeded", message: "item store timed out" });
     faulty.failWith(new TypeError("Cannot read properties of undefined (reading 'secret driver detail')"));
     const internal = await failure(get());
     expect(internal.code).toBe("Internal");

@@ -35,8 +35,8 @@ describe.runIf(uri !== undefined)("master-data with its MongoDB gone", () => {
           (e: unknown) => ConnectError.from(e),
         );
       expect(err?.code, name).toBe(Code.Unavailable);
-      expect(err?.rawMessage, name).toMatch(/^MongoDB unavailable: /);
-      expect(err?.rawMessage, name).not.toMatch(/\n|at .*\.js/);
+      // The store and the code; the driver's text and the address are for the log.
+      expect(err?.rawMessage, name).toBe("item store unavailable");
       expect(performance.now() - started, name).toBeLessThan(2000);
     }
     const live = await fetch(`${server.baseUrl}/healthz`);

@@ -7,13 +7,16 @@ const failWith = (code: Code) => async () => {
   throw new ConnectError(`boom ${Code[code]}`, code);
 };
 
-function setup(failureThreshold = 3, openMs = 1_000) {
+// A fixed open period unless a test says otherwise: minOpenMs = openMs, no jitter.
+function setup(failureThreshold = 3, openMs = 1_000, minOpenMs = openMs, random = () => 0) {
   let clock = 10_000;
   const changes: string[] = [];
   const breaker = createCircuitBreaker({
     name: "master-data",
     failureThreshold,
     openMs,
+    minOpenMs,
+    random,
     now: () => clock,
     onStateChange: (from: BreakerState, to: BreakerState) => changes.push(`${from}→${to}`),
   });
@@ -96,7 +99,10 @@ describe("circuit breaker", () => {
     expect(err).toMatchObject({ code: Code.Unavailable });
     const message = (err as ConnectError).rawMessage;
     expect(message).toMatch(/^master-data unavailable: circuit breaker open after 3 consecutive failures/);
-    expect(message).toContain("DeadlineExceeded");
+    expect(message).toContain("(last: DeadlineExceeded)");
+    // The code of the last failure, never its text (addresses, driver messages): that is for the log.
+    expect(message).not.toContain("boom");
+    expect(t.breaker.snapshot().lastFailure).toBe("DeadlineExceeded: boom DeadlineExceeded");
     expect(message).toContain("next probe in 4.0 s");
     expect(t.breaker.snapshot().rejected).toBe(1);
   });
@@ -154,4 +160,37 @@ describe("circuit breaker", () => {
     await t.breaker.run(failWith(Code.DeadlineExceeded), () => "ignore").catch(() => {});
     expect(t.breaker.state()).toBe("closed");
   });
+
+  it("opens for minOpenMs first, twice as long after each failed probe up to openMs, and short again once closed", async () => {
+    const t = setup(3, 1_000, 250);
+    await t.fail(3);
+    const periods: number[] = [];
+    for (let i = 0; i < 4; i++) {
+      periods.push((t.breaker.snapshot().retryAt ?? 0) - 10_000 - periodsSum(periods));
+      t.advance(periods.at(-1) ?? 0);
+      expect(t.breaker.state()).toBe("half-open");
+      await t.fail(1);
+    }
+    expect(periods).toEqual([250, 500, 1_000, 1_000]);
+    t.advance(1_000);
+    await t.breaker.run(ok);
+    expect(t.breaker.state()).toBe("closed");
+    const reopenedAt = 10_000 + periodsSum(periods) + 1_000;
+    await t.fail(3);
+    expect(t.breaker.snapshot().retryAt).toBe(reopenedAt + 250);
+  });
+
+  it("shortens each open period by up to a quarter at random, so processes do not probe in step", async () => {
+    const t = setup(1, 1_000, 1_000, () => 1);
+    await t.fail(1);
+    expect(t.breaker.snapshot().retryAt).toBe(10_000 + 750);
+    t.advance(749);
+    expect(t.breaker.state()).toBe("open");
+    t.advance(1);
+    expect(t.breaker.state()).toBe("half-open");
+  });
 });
+
+function periodsSum(periods: number[]): number {
+  return periods.reduce((a, b) => a + b, 0);
+}

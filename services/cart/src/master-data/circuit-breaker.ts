@@ -10,8 +10,15 @@ export interface CircuitBreakerOptions {
   name?: string;
   /** Consecutive failures that open the breaker. */
   failureThreshold?: number;
-  /** How long the breaker stays open before one probe is let through. */
+  /**
+   * The longest the breaker stays open before one probe is let through. It opens for minOpenMs
+   * first, twice as long after each failed probe, up to this.
+   */
   openMs?: number;
+  /** The first open period (default 250 ms, or openMs when that is shorter). */
+  minOpenMs?: number;
+  /** Each open period is shortened by up to a quarter of it at random, so that processes do not probe in step. */
+  random?: () => number;
   now?: () => number;
   /** Told on every state change, for a log line. */
   onStateChange?: (from: BreakerState, to: BreakerState) => void;
@@ -62,27 +69,36 @@ export function classifyByCode(err: unknown): Outcome {
 }
 
 /**
- * closed → open after N consecutive failures → after openMs, half-open lets ONE probe through →
- * its success closes, its failure re-opens. Meant to be created once per peer and process: a
- * breaker made per request never sees enough failures to open.
+ * closed → open after N consecutive failures → after the open period, half-open lets ONE probe
+ * through → its success closes, its failure re-opens for twice as long (minOpenMs, 2×, 4× … up to
+ * openMs, each with jitter), so a peer that comes back is noticed within about openMs of it
+ * listening while a peer that stays down costs one probe per period. Meant to be created once
+ * per peer and process: a breaker made per request never sees enough failures to open.
  */
 export function createCircuitBreaker(options: CircuitBreakerOptions = {}): CircuitBreaker {
   const name = options.name ?? "peer";
   const failureThreshold = options.failureThreshold ?? 5;
-  const openMs = options.openMs ?? 5_000;
+  const openMs = options.openMs ?? 1_000;
+  const minOpenMs = Math.min(options.minOpenMs ?? 250, openMs);
+  const random = options.random ?? Math.random;
   const now = options.now ?? Date.now;
   if (!Number.isInteger(failureThreshold) || failureThreshold < 1) {
     throw new RangeError(`failureThreshold must be an integer >= 1, got ${failureThreshold}`);
   }
   if (!(openMs >= 0)) throw new RangeError(`openMs must be >= 0, got ${openMs}`);
+  if (!(minOpenMs >= 0)) throw new RangeError(`minOpenMs must be >= 0, got ${minOpenMs}`);
 
   let state: BreakerState = "closed";
   let consecutiveFailures = 0;
   let opened = 0;
   let rejected = 0;
   let openedAt = 0;
+  /** How long the current open period lasts; reopens since the breaker last closed. */
+  let openFor = minOpenMs;
+  let reopens = 0;
   let probeInFlight = false;
   let lastFailure: string | undefined;
+  let lastFailureCode: string | undefined;
 
   const goTo = (to: BreakerState): void => {
     if (to === state) return;
@@ -93,17 +109,21 @@ export function createCircuitBreaker(options: CircuitBreakerOptions = {}): Circu
   const open = (): void => {
     openedAt = now();
     opened++;
+    const period = Math.min(openMs, minOpenMs * 2 ** Math.min(reopens, 30));
+    openFor = period * (1 - 0.25 * random());
+    reopens++;
     goTo("open");
   };
 
   const failFast = (): ConnectError => {
     rejected++;
-    const retryAt = openedAt + openMs;
+    const retryAt = openedAt + openFor;
     const when =
       state === "half-open"
         ? "a probe is in flight"
         : `next probe in ${Math.max(0, (retryAt - now()) / 1000).toFixed(1)} s`;
-    const cause = lastFailure === undefined ? "" : ` (last: ${lastFailure})`;
+    // The code only: the reason's text (addresses, driver messages) is for the log, not the caller.
+    const cause = lastFailureCode === undefined ? "" : ` (last: ${lastFailureCode})`;
     const err = new ConnectError(
       `${name} unavailable: circuit breaker open after ${failureThreshold} consecutive failures${cause}; ${when}`,
       Code.Unavailable,
@@ -114,7 +134,7 @@ export function createCircuitBreaker(options: CircuitBreakerOptions = {}): Circu
 
   /** Whether this call may go out; a call let through in half-open is the probe. */
   const admit = (): { probe: boolean } | undefined => {
-    if (state === "open" && now() >= openedAt + openMs) goTo("half-open");
+    if (state === "open" && now() >= openedAt + openFor) goTo("half-open");
     if (state === "closed") return { probe: false };
     if (state === "half-open" && !probeInFlight) {
       probeInFlight = true;
@@ -129,16 +149,20 @@ export function createCircuitBreaker(options: CircuitBreakerOptions = {}): Circu
     if (outcome === "success") {
       consecutiveFailures = 0;
       // A slow success from before the breaker opened says little; only the probe closes it.
-      if (probe || state === "closed") goTo("closed");
+      if (probe || state === "closed") {
+        reopens = 0;
+        goTo("closed");
+      }
       return;
     }
     consecutiveFailures++;
     lastFailure = shortReason(err);
+    lastFailureCode = Code[ConnectError.from(err).code];
     if (probe || (state === "closed" && consecutiveFailures >= failureThreshold)) open();
   };
 
   // Reading the state should not need a call to notice that the open period is over.
-  const currentState = (): BreakerState => (state === "open" && now() >= openedAt + openMs ? "half-open" : state);
+  const currentState = (): BreakerState => (state === "open" && now() >= openedAt + openFor ? "half-open" : state);
 
   return {
     async run(attempt, classify = classifyByCode) {
@@ -160,7 +184,7 @@ export function createCircuitBreaker(options: CircuitBreakerOptions = {}): Circu
         consecutiveFailures,
         opened,
         rejected,
-        retryAt: state === "open" ? openedAt + openMs : undefined,
+        retryAt: state === "open" ? openedAt + openFor : undefined,
         lastFailure,
       };
     },

@@ -76,7 +76,7 @@ describe("resilience interceptors (in memory)", () => {
       fail(Code.Unavailable, "db down"),
     ]);
     const err = await errorOf(down.client.listTaxes({ tenantId: "T" }));
-    expect([err.code, err.rawMessage]).toEqual([Code.Unavailable, "master-data unavailable: db down"]);
+    expect([err.code, err.rawMessage]).toEqual([Code.Unavailable, "master-data unavailable"]);
 
     const broken = setup([fail(Code.DataLoss, "secret driver text")]);
     const internal = await errorOf(broken.client.listTaxes({ tenantId: "T" }));
@@ -140,5 +140,33 @@ describe("resilience interceptors (in memory)", () => {
     expect(seen).toHaveLength(4);
     expect(stats()).toMatchObject({ breaker: "closed", breakerOpened: 1, breakerRejected: 1 });
     expect(changes).toEqual(["closed→open", "open→half-open", "half-open→closed"]);
+  });
+});
+
+describe("a call the transport lost", () => {
+  it("aborted or canceled not by the caller → unavailable: retried, counted by the breaker, the cause kept", async () => {
+    const { client, seen, stats } = setup([fail(Code.Aborted, "write ECONNRESET"), fail(Code.Canceled)]);
+    const res = await client.listTaxes({ tenantId: "T" });
+    expect(res.taxes).toHaveLength(1);
+    expect(seen).toHaveLength(3);
+    expect(stats().retries).toBe(2);
+
+    const lost = setup(
+      Array.from({ length: 3 }, () => fail(Code.Aborted, "write ECONNRESET")),
+      {
+        breaker: { failureThreshold: 3 },
+      },
+    );
+    const err = await errorOf(lost.client.listTaxes({ tenantId: "T" }));
+    expect([err.code, err.rawMessage]).toEqual([Code.Unavailable, "master-data unavailable"]);
+    // The client's message has no transport text; the cause (for the log) has it.
+    expect(String((err.cause as ConnectError).rawMessage)).toContain("ECONNRESET");
+    expect(lost.stats().breaker).toBe("open");
+  });
+
+  it("an HTTP/2 stream refused as a GOAWAY arrived (connect-node: internal) is unavailable too", async () => {
+    const { client, seen } = setup([fail(Code.Internal, "Stream closed with error code NGHTTP2_REFUSED_STREAM")]);
+    await client.listTaxes({ tenantId: "T" });
+    expect(seen).toHaveLength(2);
   });
 });

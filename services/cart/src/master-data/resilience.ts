@@ -37,7 +37,7 @@ export interface ResilienceStats {
 }
 
 export interface Resilience {
-  /** Outermost first: error mapping → retry → breaker → deadline → latency → the transport. */
+  /** Outermost first: error mapping → retry → breaker → deadline → transport failures → latency → the transport. */
   interceptors: Interceptor[];
   stats(): ResilienceStats;
 }
@@ -85,6 +85,7 @@ export function createResilience(
     // Running out of the caller's time says nothing about master-data's health.
     createBreakerInterceptor(breaker, (e) => (isCallerDeadlineError(e) ? "ignore" : classifyByCode(e))),
     createDeadlineInterceptor({ attemptTimeoutMs: timeoutMs, timeoutHeader, now }),
+    createTransportFailureInterceptor(),
     createLatencyInterceptor(latency),
   ];
   return {
@@ -127,8 +128,13 @@ export function createErrorMappingInterceptor(timeoutMs: number): Interceptor {
   };
 }
 
+/**
+ * What cart's caller reads: the dependency and what went wrong, never an address or a transport's
+ * text (those stay on the error's cause, which the server's error log prints with the request id).
+ */
 function toClientError(err: ConnectError, timeoutMs: number): ConnectError {
   if (isCircuitOpenError(err)) return err;
+  const withCause = (message: string, code: Code) => new ConnectError(message, code, undefined, undefined, err);
   switch (err.code) {
     case Code.NotFound: {
       // master-data's ErrorInfo (TENANT_NOT_FOUND, ITEM_NOT_FOUND) says what is missing: pass it on.
@@ -137,15 +143,50 @@ function toClientError(err: ConnectError, timeoutMs: number): ConnectError {
       return notFound;
     }
     case Code.DeadlineExceeded:
-      return new ConnectError(`master-data unavailable: no answer within ${timeoutMs} ms`, Code.Unavailable);
+      return withCause(`master-data unavailable: no answer within ${timeoutMs} ms`, Code.Unavailable);
     case Code.Unavailable:
-      return new ConnectError(`master-data unavailable: ${firstLine(err.rawMessage)}`, Code.Unavailable);
     case Code.Canceled:
-      // Not our caller's doing (that is handled before): the stream was reset, e.g. by a closing server.
-      return new ConnectError("master-data unavailable: the call was canceled by the server", Code.Unavailable);
+      // Canceled here is not our caller's doing (that is handled before): e.g. a closing server's reset.
+      return withCause("master-data unavailable", Code.Unavailable);
     default:
-      return new ConnectError(`master-data call failed (${Code[err.code]})`, Code.Internal);
+      return withCause(`master-data call failed (${Code[err.code]})`, Code.Internal);
   }
+}
+
+/**
+ * A call the transport lost (connection reset or closed under it, a stream refused as a GOAWAY
+ * arrived), while neither our caller nor the attempt's deadline aborted it: connect-node reports
+ * those as `aborted`, `canceled` or, for a refused HTTP/2 stream, `internal`. They say master-data
+ * (or the way to it) is not there now: `unavailable`, so that they are retried and counted by the
+ * breaker, with the transport's error kept as the cause.
+ */
+export function createTransportFailureInterceptor(): Interceptor {
+  return (next) => async (req) => {
+    try {
+      return await next(req);
+    } catch (e) {
+      const err = ConnectError.from(e);
+      if (req.signal.aborted || !isTransportFailure(err)) throw err;
+      throw new ConnectError(
+        `connection to master-data lost (${Code[err.code]}: ${firstLine(err.rawMessage)})`,
+        Code.Unavailable,
+        err.metadata,
+        undefined,
+        err,
+      );
+    }
+  };
+}
+
+function isTransportFailure(err: ConnectError): boolean {
+  if (err.code === Code.Aborted || err.code === Code.Canceled) return true;
+  return err.code === Code.Internal && /REFUSED_STREAM|GOAWAY|ECONNRESET|EPIPE|socket hang up/.test(causeText(err));
+}
+
+function causeText(err: ConnectError): string {
+  const cause =
+    err.cause instanceof Error ? ` ${err.cause.message} ${String((err.cause as { code?: unknown }).code)}` : "";
+  return `${err.rawMessage}${cause}`;
 }
 
 function firstLine(text: string): string {

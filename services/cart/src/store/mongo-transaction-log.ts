@@ -1,5 +1,9 @@
 import { fromJson, type JsonObject, toJson } from "@bufbuild/protobuf";
-import { connectMongo, guarded, isDuplicateKey } from "@pos/common";
+import { connectMongo, guarded as guardedAs, isDuplicateKey } from "@pos/common";
+
+// Every operation's failure names this store to clients ("transaction log unavailable"), never the driver's text.
+const guarded = <T>(operation: () => Promise<T>): Promise<T> => guardedAs(operation, "transaction log");
+
 import { type Cart, CartSchema, CartStatusSchema } from "@pos/gen/pos/cart/v1/cart_pb.js";
 import type { Money } from "@pos/gen/pos/common/v1/money_pb.js";
 import { type Db, Long } from "mongodb";

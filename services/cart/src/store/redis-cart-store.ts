@@ -263,7 +263,9 @@ export function createRedisCartStore(client: RedisCartClient, options: RedisCart
           previous,
           queueTimeoutMs,
           () =>
-            new StoreTimeoutError(`Redis timed out: update queued behind others of the cart for ${queueTimeoutMs} ms`),
+            new StoreTimeoutError(`Redis timed out: update queued behind others of the cart for ${queueTimeoutMs} ms`, {
+              dependency,
+            }),
         );
       }
       return await run();
@@ -453,6 +455,9 @@ export function createRedisCartStore(client: RedisCartClient, options: RedisCart
       await command("recorded", () => client.zRem(outboxIndex, outbox));
     },
 
+    // Index entries whose entry is gone (a refused close) count until the drain drops them.
+    countPendingRecords: () => command("outbox", () => client.zCard(outboxIndex)),
+
     async ttlSeconds(key) {
       const k = redisKey(key);
       return command("ttl", () => client.ttl(k));
@@ -535,19 +540,22 @@ async function withTimeout<T>(pending: Promise<T>, timeoutMs: number, onTimeout:
  * not about availability (a bug, a foreign key of another type) become a plain
  * Error naming the operation, to surface as an internal error.
  */
+// What clients are told when Redis fails ("cart store unavailable"); the reason is for the log.
+const dependency = "cart store";
+
 export function toStoreError(e: unknown, what: string): unknown {
   if (e instanceof StoreUnavailableError || e instanceof StoreTimeoutError) return e;
   if (e instanceof RedisTimeoutError || e instanceof SocketTimeoutError) {
-    return new StoreTimeoutError(`Redis timed out: ${what}`, { cause: e });
+    return new StoreTimeoutError(`Redis timed out: ${what}`, { cause: e, dependency });
   }
   if (e instanceof ErrorReply) {
     if (unavailableReplies.test(e.message)) {
-      return new StoreUnavailableError(`Redis unavailable: ${shortReason(e.message)}`, { cause: e });
+      return new StoreUnavailableError(`Redis unavailable: ${shortReason(e.message)}`, { cause: e, dependency });
     }
     return new Error(`Redis rejected ${what}: ${shortReason(e.message)}`, { cause: e });
   }
   const reason = unavailableReason(e);
-  return reason === undefined ? e : new StoreUnavailableError(`Redis unavailable: ${reason}`, { cause: e });
+  return reason === undefined ? e : new StoreUnavailableError(`Redis unavailable: ${reason}`, { cause: e, dependency });
 }
 
 function unavailableReason(e: unknown): string | undefined {
@@ -573,7 +581,7 @@ function unavailableReason(e: unknown): string | undefined {
 }
 
 function noAnswer(what: string, timeoutMs: number): StoreTimeoutError {
-  return new StoreTimeoutError(`Redis timed out: no answer to ${what} within ${timeoutMs} ms`);
+  return new StoreTimeoutError(`Redis timed out: no answer to ${what} within ${timeoutMs} ms`, { dependency });
 }
 
 /** destroy() throws when the client already closed itself (a failed first connect does). */

@@ -1,6 +1,10 @@
 import { create } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
-import { connectMongo, freezeMessage, guarded, retryOnDuplicateKey } from "@pos/common";
+import { connectMongo, freezeMessage, guarded as guardedAs, retryOnDuplicateKey } from "@pos/common";
+
+// Every operation's failure names this store to clients ("item store unavailable"), never the driver's text.
+const guarded = <T>(operation: () => Promise<T>): Promise<T> => guardedAs(operation, "item store");
+
 import { type Money, MoneySchema } from "@pos/gen/pos/common/v1/money_pb.js";
 import { type Item, ItemSchema } from "@pos/gen/pos/masterdata/v1/item_pb.js";
 import type { UpsertItemRequest, UpsertStorePriceRequest } from "@pos/gen/pos/masterdata/v1/item_service_pb.js";
