@@ -1,7 +1,7 @@
 import type { AddressInfo } from "node:net";
 import type { Transport } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
-import type { CorsSettings, Health, OnePortTls } from "@pos/common";
+import type { CorsSettings, Health, OnePortTls, RateLimitSettings } from "@pos/common";
 import type { FastifyInstance } from "fastify";
 import { createMasterDataApp } from "../app.js";
 import { seedDemoCatalogue } from "../open-store.js";
@@ -28,6 +28,8 @@ export async function startMasterData(
     unaryFastPath?: boolean;
     /** Serve TLS (and mTLS); baseUrl is then https://. */
     tls?: OnePortTls;
+    /** Rate limits (none by default: a suite's calls all come from one address). */
+    rateLimits?: RateLimitSettings;
   } = {},
 ): Promise<RunningMasterData> {
   const store = options.store ?? createMemoryItemStore();
@@ -39,6 +41,7 @@ export async function startMasterData(
     readMaxBytes: options.readMaxBytes ?? 1024 * 1024,
     unaryFastPath: options.unaryFastPath ?? true,
     tls: options.tls,
+    rateLimits: options.rateLimits,
     health: options.health,
     cors: options.cors,
     // Seen before the fast path or fastify takes the request, so both paths are proven alike.
