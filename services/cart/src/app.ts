@@ -7,7 +7,7 @@ import { type CartServiceDeps, createCartService } from "./cart-service.js";
 export async function createCartApp(
   deps: CartServiceDeps,
   settings: Pick<ServerSettings, "logLevel" | "logRequests" | "readMaxBytes" | "tls"> &
-    Partial<Pick<ServerSettings, "cors" | "unaryFastPath">> &
+    Partial<Pick<ServerSettings, "cors" | "unaryFastPath" | "connectionLimits" | "rateLimits">> &
     Pick<ConnectAppOptions, "auth" | "health" | "metrics" | "tracing" | "closeGraceMs">,
 ): Promise<FastifyInstance> {
   const app = await createConnectApp({

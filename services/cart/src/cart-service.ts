@@ -201,7 +201,7 @@ export function createCartService(deps: CartServiceDeps): ServiceImpl<typeof Car
 
   /**
    * Bill / CancelCart: close the cart once, then write its transaction record;
-   * why in this order and what each failure leaves: docs/decisions/0002.
+   * why in this order and what each failure leaves: docs/decisions/0003-sale-record-outbox.md.
    * The number is assigned per cart (a retry or a racing close gets the same
    * one; a cart that cannot close is refused before a number is spent). The
    * closing write also files the closed cart in the cart store's outbox, in

@@ -110,6 +110,14 @@ export function readCartConfig(env: Env): CartConfig {
   config.masterData.tls = readMasterDataTls(r, [config.masterData.url, config.masterData.fallback?.url]);
   const redisTarget = config.redisUrl === undefined ? undefined : parseRedisUrl(config.redisUrl);
   if (redisTarget?.kind === "invalid") r.problem(`REDIS_URL ${redisTarget.problem}`);
+  // Rate limits count in cart's Redis unless told otherwise: every replica then shares one budget.
+  if (
+    config.rateLimits !== undefined &&
+    config.rateLimits.redisUrl === undefined &&
+    /^rediss?:\/\//.test(config.redisUrl ?? "")
+  ) {
+    config.rateLimits.redisUrl = config.redisUrl;
+  }
   for (const problem of checkTransportConfig(config.masterData)) r.problem(problem);
   r.done();
   return config;

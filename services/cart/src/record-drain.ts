@@ -1,4 +1,5 @@
 import { type Cart, CartStatus } from "@pos/gen/pos/cart/v1/cart_pb.js";
+import { Gauge, type Registry } from "prom-client";
 import type { SaleMetrics } from "./sale-metrics.js";
 import { type CartStore, cartKeyOf } from "./store/cart-store.js";
 import type { TransactionLog } from "./store/transaction-log.js";
@@ -115,4 +116,16 @@ export function createRecordDrain(deps: RecordDeps, options: RecordDrainOptions 
       await running?.catch(() => undefined);
     },
   };
+}
+
+/** Records waiting in the outbox, counted when Prometheus scrapes (NaN while the cart store does not answer). */
+export function registerOutboxMetrics(registry: Registry, carts: Pick<CartStore, "countPendingRecords">): void {
+  new Gauge({
+    name: "pos_cart_outbox_pending_records",
+    help: "Closed carts whose transaction record is not written yet (the drain retries them; growing = the log is down)",
+    registers: [registry],
+    async collect() {
+      this.set(await carts.countPendingRecords().catch(() => Number.NaN));
+    },
+  });
 }

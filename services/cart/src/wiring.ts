@@ -11,7 +11,7 @@ import { createClientTls } from "./master-data/client-tls.js";
 import { createItemClient, type ItemClient } from "./master-data/item-client.js";
 import { registerItemClientMetrics } from "./master-data/item-client-metrics.js";
 import { createMasterDataTransport, type MasterDataTransportOptions } from "./master-data/transport.js";
-import { createRecordDrain, type RecordDrain } from "./record-drain.js";
+import { createRecordDrain, type RecordDrain, registerOutboxMetrics } from "./record-drain.js";
 import { createSaleMetrics, noSaleMetrics, type SaleMetrics } from "./sale-metrics.js";
 import type { CartStore } from "./store/cart-store.js";
 import { createMemoryCartStore } from "./store/memory-cart-store.js";
@@ -149,6 +149,7 @@ export async function openCartDependencies(
     );
     // Stopped before the stores close (closeAll goes in reverse).
     opened.push(records);
+    if (metrics !== undefined) registerOutboxMetrics(metrics, carts);
     return {
       carts: tracedCarts,
       transactions: tracedTransactions,

@@ -128,7 +128,11 @@ if (redisUrl !== undefined) {
     }
   });
 
-  async function startCartProcess(): Promise<{ proc: ServiceProcess; client: Client<typeof CartService> }> {
+  async function startCartProcess(): Promise<{
+    proc: ServiceProcess;
+    port: number;
+    client: Client<typeof CartService>;
+  }> {
     const proc = spawnService(main, {
       CART_PORT: "0",
       MASTER_DATA_URL: masterDataUrl,
@@ -142,6 +146,7 @@ if (redisUrl !== undefined) {
     const port = await proc.port(30_000);
     return {
       proc,
+      port,
       client: createClient(CartService, createGrpcTransport({ baseUrl: `http://127.0.0.1:${port}`, interceptors })),
     };
   }
@@ -223,6 +228,11 @@ if (redisUrl !== undefined) {
       stop = true;
       await Promise.all(load);
       const pendingAtOutage = await redis.zCard(`${prefix}outbox`);
+      // What an operator sees meanwhile: the gauge, and one warning (not one per pass).
+      const metrics = await (await fetch(`http://127.0.0.1:${first.port}/metrics`)).text();
+      expect(metrics).toMatch(new RegExp(`^pos_cart_outbox_pending_records ${pendingAtOutage}$`, "m"));
+      await first.proc.waitFor(/closed carts wait in the outbox/, 30_000);
+      expect(first.proc.output().match(/closed carts wait in the outbox/g)).toHaveLength(1);
       // The process that holds the outbox dies too: the drain must resume in another one.
       await first.proc.stop("SIGKILL");
       await fdb.start();
@@ -276,8 +286,13 @@ if (redisUrl !== undefined) {
           lost: 0,
         });
         expect(completed).toBeGreaterThanOrEqual(acknowledged.size);
-        // While the log was down no Bill was acknowledged: every one of them failed, fast, as unavailable.
-        expect(errors["Bill Unavailable"] ?? 0).toBeGreaterThanOrEqual(40);
+        // While the log was down no Bill was acknowledged: each failed as unavailable (or, on a loaded
+        // machine, deadline_exceeded), nothing else.
+        const billFailures = Object.entries(errors).filter(([k]) => k.startsWith("Bill "));
+        expect(billFailures.map(([k]) => k).filter((k) => !/^Bill (Unavailable|DeadlineExceeded)$/.test(k))).toEqual(
+          [],
+        );
+        expect(billFailures.reduce((n, [, v]) => n + v, 0)).toBeGreaterThanOrEqual(40);
         // At least the Bill whose insert triggered the kill; the restarted process wrote them (a
         // record whose insert ran but whose answer was lost is found written: not counted here).
         expect(pendingAtOutage).toBeGreaterThanOrEqual(1);

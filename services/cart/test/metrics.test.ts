@@ -146,6 +146,11 @@ describe("metrics: GET /metrics on both real processes", () => {
     expect(sample(text, "pos_cart_sale_lines_total", { currency: "JPY" })).toBe(3);
     expect(sample(text, "pos_cart_sales_amount_minor_units_total", { currency: "JPY" })).toBe(Number(total));
     expect(sample(text, "pos_cart_cancels_total", { currency: "JPY" })).toBe(1);
+    // In-memory stores: the sale and the cancel were recorded at once, nothing waits; the store's bound is shown.
+    expect(sample(text, "pos_cart_outbox_pending_records")).toBe(0);
+    expect(sample(text, "pos_cart_memory_store_carts")).toBeGreaterThanOrEqual(2);
+    expect(sample(text, "pos_cart_memory_store_max_carts")).toBe(100_000);
+    expect(sample(text, "pos_cart_memory_store_evictions_total")).toBe(0);
   });
 
   it("every metric of ours is documented in the README", async () => {

@@ -11,9 +11,11 @@ import type { FastifyInstance } from "fastify";
 import type { Registry } from "prom-client";
 import { createAuthInterceptor } from "./auth/interceptor.js";
 import type { ServerAuth } from "./auth/server-auth.js";
+import type { ConnectionLimits } from "./connection-limits.js";
 import { type CorsSettings, fastifyCorsOptions } from "./cors.js";
 import { createErrorMappingInterceptor } from "./errors.js";
 import { createHealth, createHealthService, type Health, ServingStatus } from "./health.js";
+import { createLimitLog } from "./limit-log.js";
 import {
   createServerMetricsInterceptor,
   createTlsHandshakeFailureCounter,
@@ -30,7 +32,10 @@ import {
 import { type PeerIdentity, peerIdentityKey, peerIdentityOf } from "./peer-identity.js";
 import { frameError, rpcProtocolOf, writeFramedError, writeFramedErrorOnStream } from "./protocol-error.js";
 import { replyNotFoundInProtocol } from "./protocol-not-found.js";
+import { createRateLimits, type RateLimitSettings } from "./rate-limit.js";
+import { createFailedAuthInterceptor, createRateLimitInterceptor } from "./rate-limit-interceptors.js";
 import { registerReflection } from "./reflection.js";
+import { remoteAddressKey } from "./remote-address.js";
 import { createRequestLog, type RequestLog, requestLogKey, requestLogOf } from "./request-log.js";
 import { createStringBoundsInterceptor } from "./string-bounds.js";
 import type { Tracing } from "./tracing.js";
@@ -72,6 +77,10 @@ export interface ConnectAppOptions {
   tracing?: Tracing | undefined;
   /** Who may call what: every RPC but health and reflection needs a credential its policy accepts. */
   auth: Pick<ServerAuth, "authenticator" | "policy">;
+  /** Connection, header and HTTP/2 stream bounds of the listener (connection-limits.ts); defaults where not given. */
+  connectionLimits?: Partial<ConnectionLimits> | undefined;
+  /** Per-caller rate limits and failed-authentication limits (rate-limit.ts); none when not given. */
+  rateLimits?: RateLimitSettings | undefined;
   /** Longest string accepted in any field of any request (string-bounds.ts); 2048 characters when not given. */
   stringMaxChars?: number | undefined;
   /** The serving status (stores reachable, not shutting down); a probe-less one when not given. */
@@ -103,13 +112,26 @@ export async function createConnectApp(options: ConnectAppOptions): Promise<Fast
   // mapping, which gives every error its details). They read only the request and context values,
   // so both paths behave the same. The string bound runs last, just before the implementation.
   const metrics = options.metrics;
+  const limitLog = createLimitLog((fields, message) => app.log.warn(fields, message));
+  const rateLimits =
+    options.rateLimits === undefined
+      ? undefined
+      : {
+          limits: await createRateLimits(options.rateLimits, options.serviceName),
+          tiers: options.rateLimits.tiers,
+          windowSeconds: options.rateLimits.windowSeconds,
+          // Health answers load balancers and probes, which must never see a refusal as "down".
+          exempt: new Set([HealthService.typeName]),
+        };
   const interceptors: Interceptor[] = [
     ...(options.tracing?.serverInterceptors ?? []),
     ...(metrics === undefined ? [] : [createServerMetricsInterceptor(metrics)]),
     createErrorMappingInterceptor(),
-    // After error mapping, so a refused call is measured, traced and mapped like any other answer;
-    // before everything that reads the request's content.
+    // Around authentication: an address that keeps failing it is refused before its credentials are checked.
+    ...(rateLimits === undefined ? [] : [createFailedAuthInterceptor(rateLimits.limits, limitLog)]),
+    // THE authentication and authorization (auth/interceptor.ts): the principal the rate limits key on.
     createAuthInterceptor(options.auth),
+    ...(rateLimits === undefined ? [] : [createRateLimitInterceptor({ ...rateLimits, log: limitLog })]),
     createStringBoundsInterceptor(options.stringMaxChars),
   ];
   // Only a server that asks for client certificates can have a peer identity: others skip the lookup.
@@ -118,8 +140,10 @@ export async function createConnectApp(options: ConnectAppOptions): Promise<Fast
     log: RequestLog,
     nodeHttpVersion: string,
     peer: () => PeerIdentity | undefined,
+    remoteAddress: () => string | undefined,
   ): ContextValues => {
     const values = createContextValues().set(requestLogKey, log).set(httpVersionKey, httpVersionOf(nodeHttpVersion));
+    if (rateLimits !== undefined) values.set(remoteAddressKey, remoteAddress());
     return withPeers ? values.set(peerIdentityKey, peer()) : values;
   };
   const handlerOptions = {
@@ -136,8 +160,8 @@ export async function createConnectApp(options: ConnectAppOptions): Promise<Fast
           handlerOptions,
           interceptors,
           requestId: requestIdFrom,
-          contextValues: (requestId, nodeHttpVersion, peer) =>
-            contextValuesFor(createRequestLog(app.log, requestId), nodeHttpVersion, peer),
+          contextValues: (requestId, nodeHttpVersion, peer, remoteAddress) =>
+            contextValuesFor(createRequestLog(app.log, requestId), nodeHttpVersion, peer, remoteAddress),
         });
   const observe = options.observeRequest;
   let front: FrontHandler | undefined = fastPath?.handle;
@@ -169,7 +193,9 @@ export async function createConnectApp(options: ConnectAppOptions): Promise<Fast
     frontStream,
     whileClosing: closing.handlers,
     ...(options.closeGraceMs !== undefined && { closeGraceMs: options.closeGraceMs }),
+    limits: options.connectionLimits,
   });
+  if (rateLimits !== undefined) app.addHook("onClose", () => rateLimits.limits.close());
   app.addHook("onClose", async () => {
     if (closing.refused() > 0) app.log.info({ refused: closing.refused() }, "calls refused while shutting down");
   });
@@ -208,7 +234,13 @@ export async function createConnectApp(options: ConnectAppOptions): Promise<Fast
     ...handlerOptions,
     interceptors,
     // fastify's own request logger: with LOG_REQUESTS its request lines carry what tracing binds too.
-    contextValues: (req) => contextValuesFor(requestLogOf(req), req.raw.httpVersion, () => peerIdentityOf(req.raw)),
+    contextValues: (req) =>
+      contextValuesFor(
+        requestLogOf(req),
+        req.raw.httpVersion,
+        () => peerIdentityOf(req.raw),
+        () => req.raw.socket.remoteAddress,
+      ),
   });
   return app;
 }

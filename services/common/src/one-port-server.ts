@@ -3,6 +3,14 @@ import http2 from "node:http2";
 import net from "node:net";
 import type { TLSSocket } from "node:tls";
 import fastify, { type FastifyInstance, type FastifyServerFactoryHandler, type FastifyServerOptions } from "fastify";
+import {
+  type ConnectionLimits,
+  connectionLimitsOf,
+  createAddressAdmission,
+  createHttp2Guard,
+  type Http2Guard,
+} from "./connection-limits.js";
+import { createLimitLog, type LimitLog, type LimitLogSink } from "./limit-log.js";
 import { contextOptionsOf, type PemFiles, type TlsReloadLog, watchPemFiles } from "./tls-files.js";
 
 export interface OnePortOptions
@@ -19,6 +27,8 @@ export interface OnePortOptions
   headersTimeoutMs?: number;
   /** On close, how long in-flight requests may take before their connections are destroyed. */
   closeGraceMs?: number;
+  /** Connection, header and HTTP/2 stream bounds (connection-limits.ts); its defaults where not given. */
+  limits?: Partial<ConnectionLimits> | undefined;
   /** Sees every request before fastify; returns true when it took the request (see unary-fast-path.ts). */
   front?: FrontHandler | undefined;
   /**
@@ -97,7 +107,9 @@ export function createOnePortFastify(options: OnePortOptions): FastifyInstance {
     idleTimeoutMs: positiveMs("idleTimeoutMs", options.idleTimeoutMs ?? defaults.idleTimeoutMs),
     headersTimeoutMs: positiveMs("headersTimeoutMs", options.headersTimeoutMs ?? defaults.headersTimeoutMs),
     closeGraceMs: positiveMs("closeGraceMs", options.closeGraceMs ?? defaults.closeGraceMs),
+    guards: createGuards(connectionLimitsOf(options.limits), (fields, message) => limitSink(fields, message)),
   };
+  let limitSink: LimitLogSink = () => {};
   const tracker = createConnectionTracker(settings.closeGraceMs);
   let onSessionError: (err: Error) => void = () => {};
   let tlsLog: TlsReloadLog & { debug(fields: Record<string, unknown>, message: string): void } = {
@@ -155,6 +167,9 @@ export function createOnePortFastify(options: OnePortOptions): FastifyInstance {
     },
   });
   onSessionError = (err) => app.log.debug({ err }, "http2 session error");
+  // A limit that bites is worth a warning with the client's address: once per interval (limit-log.ts).
+  limitSink = (fields, message) => app.log.warn(fields, message);
+  app.addHook("onClose", async () => settings.guards.http2.close());
   tlsLog = {
     info: (fields, message) => app.log.info(fields, message),
     error: (fields, message) => app.log.error(fields, message),
@@ -188,6 +203,37 @@ interface Settings {
   idleTimeoutMs: number;
   headersTimeoutMs: number;
   closeGraceMs: number;
+  guards: Guards;
+}
+
+/** The bounds of one listener, as the servers below apply them. */
+interface Guards {
+  limits: ConnectionLimits;
+  log: LimitLog;
+  http2: Http2Guard;
+  /** The per-address cap: false when it closed the socket. */
+  admit(socket: net.Socket): boolean;
+}
+
+function createGuards(limits: ConnectionLimits, sink: LimitLogSink): Guards {
+  const log = createLimitLog(sink);
+  return {
+    limits,
+    log,
+    http2: createHttp2Guard(limits, log),
+    admit: createAddressAdmission(limits.maxConnectionsPerAddress, log),
+  };
+}
+
+/** The server-wide cap: Node closes connections over maxConnections as it accepts them; we log it. */
+function capConnections(server: net.Server, guards: Guards): void {
+  server.maxConnections = guards.limits.maxConnections;
+  server.on("drop", (data?: { remoteAddress?: string }) => guards.log.bite("max_connections", data?.remoteAddress));
+}
+
+/** HTTP/1.1 headers over maxHeaderBytes: Node answers 431; this only logs it. */
+function noteHeaderOverflow(err: Error & { code?: string }, socket: net.Socket, guards: Guards): void {
+  if (err.code === "HPE_HEADER_OVERFLOW") guards.log.bite("max_header_bytes", socket.remoteAddress);
 }
 
 type Http2Handler = (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => void;
@@ -227,14 +273,17 @@ function createCleartextServer(
   tracker: ConnectionTracker,
   onSessionError: (err: Error) => void,
 ): net.Server {
-  const http1 = http.createServer(http1Timeouts(settings), handler);
+  const http1 = http.createServer(
+    { ...http1Timeouts(settings), maxHeaderSize: settings.guards.limits.maxHeaderBytes },
+    handler,
+  );
   http1.keepAliveTimeout = settings.idleTimeoutMs;
   // An http.Server tracks connections (and so enforces headersTimeout/requestTimeout) only from its
   // 'listening' event on; this one never listens, it is handed sockets by the sniffer.
   http1.emit("listening");
   http1.on("request", (req: http.IncomingMessage, res: http.ServerResponse) => tracker.trackRequest(req.socket, res));
 
-  const h2 = http2.createServer(asHttp2Handler(streams?.handler ?? handler));
+  const h2 = http2.createServer(settings.guards.http2.serverOptions, asHttp2Handler(streams?.handler ?? handler));
   if (streams !== undefined) serveStreamsFirst(h2, streams.frontStream);
   h2.on("session", (session: http2.ServerHttp2Session) => watchSession(session, settings, tracker));
   h2.on("sessionError", onSessionError);
@@ -242,9 +291,12 @@ function createCleartextServer(
   const outer = net.createServer({ noDelay: true });
   // fastify listens for 'clientError' (malformed HTTP/1.1) on the server it knows, the outer one.
   http1.on("clientError", (err: Error, socket: net.Socket) => {
+    noteHeaderOverflow(err, socket, settings.guards);
     if (!outer.emit("clientError", err, socket)) socket.destroy();
   });
+  capConnections(outer, settings.guards);
   outer.on("connection", (socket: net.Socket) => {
+    if (!settings.guards.admit(socket)) return;
     tracker.trackTransport(socket, { undecided: true });
     // Node's cleartext http2 server ignores allowHTTP1, so sniff for the HTTP/2 client preface.
     sniffProtocol(socket, settings.firstByteTimeoutMs, (protocol) => {
@@ -292,6 +344,7 @@ function createTlsServer(
       allowHTTP1: true,
       ALPNProtocols: ["h2", "http/1.1"],
       handshakeTimeout: settings.firstByteTimeoutMs,
+      ...settings.guards.http2.serverOptions,
     },
     asHttp2Handler(streams?.handler ?? handler),
   );
@@ -318,10 +371,18 @@ function createTlsServer(
   });
   if (streams !== undefined) serveStreamsFirst(server, streams.frontStream);
   // Plain properties on the secure server, read by the HTTP/1.1 code it runs for allowHTTP1 clients.
-  Object.assign(server, { keepAliveTimeout: settings.idleTimeoutMs, ...http1Timeouts(settings) });
+  Object.assign(server, {
+    keepAliveTimeout: settings.idleTimeoutMs,
+    maxHeaderSize: settings.guards.limits.maxHeaderBytes,
+    ...http1Timeouts(settings),
+  });
+  server.on("clientError", (err: Error, socket: net.Socket) => noteHeaderOverflow(err, socket, settings.guards));
+  capConnections(server, settings.guards);
   // Not `undecided`: the TLSSocket that will wrap it is out of reach here, so a socket still in its
   // handshake when the app closes is destroyed only after closeGraceMs.
-  server.on("connection", (socket: net.Socket) => tracker.trackTransport(socket, { undecided: false }));
+  server.on("connection", (socket: net.Socket) => {
+    if (settings.guards.admit(socket)) tracker.trackTransport(socket, { undecided: false });
+  });
   server.on("secureConnection", (socket: TLSSocket) => {
     if (socket.alpnProtocol !== "h2") tracker.trackHttp1(socket);
   });
@@ -350,6 +411,7 @@ function watchSession(session: http2.ServerHttp2Session, settings: Settings, tra
   // close(), not destroy(): GOAWAY lets the client finish its streams and reconnect cleanly.
   session.setTimeout(settings.idleTimeoutMs, () => session.close());
   tracker.trackSession(session);
+  settings.guards.http2.watch(session);
 }
 
 const http2Preface = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", "latin1");

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { createEnvReader, type Env } from "./env-config.js";
-import { readMongoSettings, readServerSettings } from "./server-config.js";
+import { openFileLimit, readMongoSettings, readServerSettings } from "./server-config.js";
 import { configProblems } from "./testing/config-problems.js";
 import { createTestCa, writePemFiles } from "./testing/test-pki.js";
 
@@ -127,5 +127,48 @@ describe("server and MongoDB settings", () => {
   it("says which TLS file it cannot read", () => {
     const [problem] = problemsOf({ TLS_CERT_FILE: "/no/such/cert.pem", TLS_KEY_FILE: "/no/such/key.pem" });
     expect(problem).toMatch(/^cannot read the TLS files: .*\/no\/such\/cert\.pem/);
+  });
+});
+
+describe("connection limits", () => {
+  it("defaults: streams 100, 10 MB a session, 16 KiB of headers, 256 connections an address", () => {
+    const { connectionLimits } = read({});
+    expect(connectionLimits).toMatchObject({
+      maxConnectionsPerAddress: 256,
+      maxHeaderBytes: 16384,
+      http2MaxConcurrentStreams: 100,
+      http2MaxSessionMemoryMb: 10,
+      http2StalledStreamMs: 30000,
+    });
+    // Below the process's file limit (if it has one), so that the cap, not the kernel, refuses.
+    const files = openFileLimit();
+    expect(connectionLimits.maxConnections).toBe(
+      files === undefined ? 4096 : Math.max(16, Math.min(4096, files - 128)),
+    );
+  });
+
+  it("reads each from the environment and names the bad ones", () => {
+    expect(
+      read({ MAX_CONNECTIONS: "50", MAX_CONNECTIONS_PER_ADDRESS: "0", HTTP2_MAX_CONCURRENT_STREAMS: "8" })
+        .connectionLimits,
+    ).toMatchObject({
+      maxConnections: 50,
+      maxConnectionsPerAddress: 0,
+      http2MaxConcurrentStreams: 8,
+    });
+    const problems = problemsOf({ MAX_CONNECTIONS: "0", MAX_HEADER_BYTES: "10", HTTP2_MAX_SESSION_MEMORY_MB: "lots" });
+    expect(problems.join("\n")).toMatch(/MAX_CONNECTIONS/);
+    expect(problems.join("\n")).toMatch(/MAX_HEADER_BYTES/);
+    expect(problems.join("\n")).toMatch(/HTTP2_MAX_SESSION_MEMORY_MB/);
+  });
+
+  it("reads the soft open-file limit from /proc/self/limits", () => {
+    const limits = `Limit                     Soft Limit           Hard Limit           Units
+Max cpu time              unlimited            unlimited            seconds
+Max open files            1024                 524288               files
+`;
+    expect(openFileLimit(limits)).toBe(1024);
+    expect(openFileLimit(limits.replace("1024  ", "unlimited"))).toBeUndefined();
+    expect(openFileLimit("nothing here")).toBeUndefined();
   });
 });

@@ -1,7 +1,10 @@
+import { readFileSync } from "node:fs";
 import { type AuthSettings, readAuthSettings } from "./auth/auth-config.js";
+import { type ConnectionLimits, defaultConnectionLimits } from "./connection-limits.js";
 import { type CorsSettings, readCorsSettings } from "./cors.js";
 import type { EnvReader } from "./env-config.js";
 import { type ClientAuth, clientAuthModes, type OnePortTls } from "./one-port-server.js";
+import { defaultRateLimits, type RateLimitSettings } from "./rate-limit.js";
 import { readPemFiles, secureContextOf } from "./tls-files.js";
 import type { TracingSettings } from "./tracing.js";
 
@@ -19,6 +22,10 @@ export interface ServerSettings {
   cors: CorsSettings;
   /** Who may call (API keys, bearer tokens); see auth/. */
   auth: AuthSettings;
+  /** MAX_CONNECTIONS, MAX_CONNECTIONS_PER_ADDRESS, MAX_HEADER_BYTES, HTTP2_* (connection-limits.ts). */
+  connectionLimits: ConnectionLimits;
+  /** RATE_LIMITS, RATE_LIMIT_* (rate-limit.ts); undefined when RATE_LIMITS=false. */
+  rateLimits: RateLimitSettings | undefined;
   /** SHUTDOWN_TIMEOUT_MS: the whole shutdown, calls in flight included (see run-service.ts). */
   shutdownTimeoutMs: number;
   telemetry: {
@@ -47,11 +54,88 @@ export function readServerSettings(r: EnvReader, portVariable: string, defaultPo
     tls: undefined,
     cors: readCorsSettings(r),
     auth: readAuthSettings(r, r.optionalString("MONGODB_URI")),
+    connectionLimits: readConnectionLimits(r),
+    rateLimits: readRateLimitSettings(r),
     shutdownTimeoutMs: r.int("SHUTDOWN_TIMEOUT_MS", 30_000, 1_000, 600_000),
     telemetry: { metrics: r.bool("METRICS", true), tracing: readTracingSettings(r) },
   };
   settings.tls = readServerTls(r);
   return settings;
+}
+
+/**
+ * RATE_LIMITS (on by default) and the budgets per minute: the original design's 100 / 1,000 / 5,000
+ * requests for anonymous / authenticated / privileged callers, failed authentications per address.
+ * RATE_LIMIT_REDIS_URL shares the counts between replicas; unset, each process counts alone.
+ */
+function readRateLimitSettings(r: EnvReader): RateLimitSettings | undefined {
+  const on = r.bool("RATE_LIMITS", true);
+  const d = defaultRateLimits;
+  const settings: RateLimitSettings = {
+    tiers: {
+      anonymous: r.int("RATE_LIMIT_ANONYMOUS_PER_MINUTE", d.tiers.anonymous, 1, 10_000_000),
+      authenticated: r.int("RATE_LIMIT_AUTHENTICATED_PER_MINUTE", d.tiers.authenticated, 1, 10_000_000),
+      privileged: r.int("RATE_LIMIT_PRIVILEGED_PER_MINUTE", d.tiers.privileged, 1, 10_000_000),
+    },
+    failedAuthAttempts: r.int("RATE_LIMIT_FAILED_AUTH_PER_MINUTE", d.failedAuthAttempts, 1, 10_000_000),
+    windowSeconds: 60,
+    redisUrl: r.optionalString("RATE_LIMIT_REDIS_URL"),
+  };
+  if (settings.redisUrl !== undefined && !/^rediss?:\/\//.test(settings.redisUrl)) {
+    r.problem(`RATE_LIMIT_REDIS_URL must be a redis:// or rediss:// URL (one Redis), got "${settings.redisUrl}"`);
+  }
+  return on ? settings : undefined;
+}
+
+/**
+ * The listener's bounds (see README: limits). MAX_CONNECTIONS defaults to 4096, or fewer when the
+ * process may open fewer files: past the file limit the kernel resets new connections and nothing
+ * is logged, so the cap must bite first (128 descriptors left for stores, logs and the rest).
+ */
+function readConnectionLimits(r: EnvReader): ConnectionLimits {
+  const fileLimit = openFileLimit();
+  const fallback =
+    fileLimit === undefined
+      ? defaultConnectionLimits.maxConnections
+      : Math.max(16, Math.min(defaultConnectionLimits.maxConnections, fileLimit - 128));
+  return {
+    maxConnections: r.int("MAX_CONNECTIONS", fallback, 1, 1_000_000),
+    maxConnectionsPerAddress: r.int(
+      "MAX_CONNECTIONS_PER_ADDRESS",
+      defaultConnectionLimits.maxConnectionsPerAddress,
+      0,
+      1_000_000,
+    ),
+    maxHeaderBytes: r.int("MAX_HEADER_BYTES", defaultConnectionLimits.maxHeaderBytes, 1024, 1024 * 1024),
+    http2MaxConcurrentStreams: r.int(
+      "HTTP2_MAX_CONCURRENT_STREAMS",
+      defaultConnectionLimits.http2MaxConcurrentStreams,
+      1,
+      4_294_967_295,
+    ),
+    http2MaxSessionMemoryMb: r.int(
+      "HTTP2_MAX_SESSION_MEMORY_MB",
+      defaultConnectionLimits.http2MaxSessionMemoryMb,
+      1,
+      100_000,
+    ),
+    http2StalledStreamMs: r.int("HTTP2_STALLED_STREAM_MS", defaultConnectionLimits.http2StalledStreamMs, 0, 3_600_000),
+  };
+}
+
+/** The soft limit on open files (Linux: /proc/self/limits), or undefined where it cannot be read. */
+export function openFileLimit(limitsText?: string): number | undefined {
+  let text = limitsText;
+  if (text === undefined) {
+    try {
+      text = readFileSync("/proc/self/limits", "utf8");
+    } catch {
+      return undefined;
+    }
+  }
+  const m = text.match(/^Max open files\s+(\d+|unlimited)/m);
+  if (m === null || m[1] === "unlimited") return undefined;
+  return Number(m[1]);
 }
 
 /**

@@ -43,7 +43,12 @@ export interface UnaryFastPathOptions {
    * The per-call context values; nodeHttpVersion as Node gives it ("1.1", "2.0"); `peer` looks up
    * the connection's verified client certificate (mTLS), for whoever needs it.
    */
-  contextValues(requestId: string, nodeHttpVersion: string, peer: () => PeerIdentity | undefined): ContextValues;
+  contextValues(
+    requestId: string,
+    nodeHttpVersion: string,
+    peer: () => PeerIdentity | undefined,
+    remoteAddress: () => string | undefined,
+  ): ContextValues;
 }
 
 export interface UnaryFastPath {
@@ -71,6 +76,8 @@ interface Exchange {
   onClientGone(listener: () => void): void;
   /** The connection's verified client certificate identity (mTLS), if any. */
   peer(): PeerIdentity | undefined;
+  /** The client's address as the socket sees it. */
+  remoteAddress(): string | undefined;
   /** Whether the request body was read to its end. */
   complete(): boolean;
   /** False once the response has started or the client is gone. */
@@ -141,7 +148,7 @@ export function createUnaryFastPath(options: UnaryFastPathOptions): UnaryFastPat
           rawHeaders: ex.headers,
           url: () => ex.url(),
           timeoutMs: timeout.timeoutMs,
-          contextValues: options.contextValues(call.requestId, ex.httpVersion, ex.peer),
+          contextValues: options.contextValues(call.requestId, ex.httpVersion, ex.peer, ex.remoteAddress),
           // Watched only once someone holds the call's signal: most calls never look.
           onClientGone: (abort) =>
             ex.onClientGone(() => abort(new ConnectError("the client went away", Code.Canceled))),
@@ -457,6 +464,7 @@ function nodeExchange(req: NodeRequest, res: NodeResponse): Exchange {
     body: req,
     url: () => requestUrl(req),
     peer: () => peerIdentityOf(req),
+    remoteAddress: () => req.socket.remoteAddress,
     onClientGone(listener) {
       res.once("close", () => {
         if (!res.writableFinished) listener();
@@ -497,6 +505,7 @@ function streamExchange(stream: http2.ServerHttp2Stream, headers: http2.Incoming
       ).toString();
     },
     peer: () => peerIdentityOfStream(stream),
+    remoteAddress: () => stream.session?.socket?.remoteAddress,
     onClientGone(listener) {
       stream.once("close", () => {
         if (!responded) listener();

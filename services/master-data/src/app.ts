@@ -12,7 +12,7 @@ export function createMasterDataApp(
   store: ItemStore,
   config: Pick<MasterDataConfig, "logLevel" | "logRequests" | "readMaxBytes"> & {
     tls?: OnePortTls | undefined;
-  } & Partial<Pick<ServerSettings, "cors">> &
+  } & Partial<Pick<ServerSettings, "cors" | "connectionLimits" | "rateLimits">> &
     Pick<
       ConnectAppOptions,
       "auth" | "health" | "metrics" | "tracing" | "unaryFastPath" | "observeRequest" | "closeGraceMs"

@@ -264,6 +264,7 @@ export function runCartStoreContract(
       expect(left).toBeLessThanOrEqual(closedTtlSeconds);
       const mine = (carts: Cart[]) => carts.filter((c) => c.cartId === key.cartId);
       expect(mine(await store.pendingRecords({ limit: 1000, minAgeMs: 0 }))).toEqual([closed]);
+      expect(await store.countPendingRecords()).toBeGreaterThanOrEqual(1);
       // Too young: its own Bill is most likely recording it right now.
       expect(mine(await store.pendingRecords({ limit: 1000, minAgeMs: 60_000 }))).toEqual([]);
       await store.recorded(key);

@@ -61,6 +61,9 @@ export interface CartStore {
   /** The transaction log holds this closed cart's record: drop it from the outbox (idempotent). */
   recorded(key: CartKey): Promise<void>;
 
+  /** How many closed carts wait for their record (for the metrics: records piling up mean the log is down). */
+  countPendingRecords(): Promise<number>;
+
   /** Seconds to live left, for tests and ops (-2 none, -1 no TTL). */
   ttlSeconds(key: CartKey): Promise<number>;
 

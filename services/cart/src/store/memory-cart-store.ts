@@ -165,6 +165,10 @@ export function createMemoryCartStore(options: MemoryCartStoreOptions = {}): Mem
       pending.delete(entryId(key));
     },
 
+    async countPendingRecords() {
+      return pending.size;
+    },
+
     async ttlSeconds(key) {
       const id = entryId(key);
       if (!carts.has(id)) return -2;

@@ -455,6 +455,9 @@ export function createRedisCartStore(client: RedisCartClient, options: RedisCart
       await command("recorded", () => client.zRem(outboxIndex, outbox));
     },
 
+    // Index entries whose entry is gone (a refused close) count until the drain drops them.
+    countPendingRecords: () => command("outbox", () => client.zCard(outboxIndex)),
+
     async ttlSeconds(key) {
       const k = redisKey(key);
       return command("ttl", () => client.ttl(k));

@@ -35,11 +35,17 @@ export async function startFerretDb(deadlineMs = 30_000): Promise<LocalFerretDb 
     ? ["--handler=postgresql", "--postgresql-url=postgres://postgres@127.0.0.1:5432/ferretdb_faults"]
     : ["--handler=sqlite", `--sqlite-url=file:${dir}/`];
   let child: ChildProcess | undefined;
+  // Every process ever started, so that close() leaves none behind whatever happened in between.
+  const started: ChildProcess[] = [];
   let output = "";
+  const alive = (c: ChildProcess | undefined): c is ChildProcess =>
+    c !== undefined && c.exitCode === null && c.signalCode === null;
 
   async function start(): Promise<void> {
+    // Already running: a second process on the same port would fail and hide the first one.
+    if (alive(child)) return;
     output = "";
-    const started = spawn(
+    const proc = spawn(
       bin,
       [
         ...backend,
@@ -51,27 +57,31 @@ export async function startFerretDb(deadlineMs = 30_000): Promise<LocalFerretDb 
       ],
       { stdio: ["ignore", "pipe", "pipe"] },
     );
-    child = started;
+    child = proc;
+    started.push(proc);
     const collect = (b: Buffer) => {
       output += b.toString();
     };
-    started.stdout?.on("data", collect);
-    started.stderr?.on("data", collect);
+    proc.stdout?.on("data", collect);
+    proc.stderr?.on("data", collect);
     const until = Date.now() + deadlineMs;
     while (!(await accepts(port))) {
-      if (started.exitCode !== null) throw new Error(`FerretDB exited at start-up:\n${output}`);
+      if (proc.exitCode !== null) throw new Error(`FerretDB exited at start-up:\n${output}`);
       if (Date.now() > until) throw new Error(`FerretDB not listening on ${port} within ${deadlineMs} ms:\n${output}`);
       await new Promise((r) => setTimeout(r, 50));
     }
   }
 
+  const killOne = (c: ChildProcess) =>
+    alive(c)
+      ? new Promise<void>((resolve) => {
+          c.once("exit", () => resolve());
+          c.kill("SIGKILL");
+        })
+      : Promise.resolve();
+
   async function kill(): Promise<void> {
-    const c = child;
-    if (c === undefined || c.exitCode !== null || c.signalCode !== null) return;
-    await new Promise<void>((resolve) => {
-      c.once("exit", () => resolve());
-      c.kill("SIGKILL");
-    });
+    if (child !== undefined) await killOne(child);
   }
 
   await start();
@@ -82,7 +92,7 @@ export async function startFerretDb(deadlineMs = 30_000): Promise<LocalFerretDb 
     kill,
     start,
     async close() {
-      await kill();
+      await Promise.all(started.map(killOne));
       rmSync(dir, { recursive: true, force: true });
     },
   };

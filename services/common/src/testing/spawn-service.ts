@@ -21,7 +21,8 @@ export function spawnService(entry: string, env: Record<string, string>): Servic
   // TypeScript sources through tsx; built JavaScript (dist/*.js) as node runs it in production.
   const args = entry.endsWith(".ts") ? ["--import", "tsx", entry] : ["--enable-source-maps", entry];
   const child = spawn(process.execPath, args, {
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, ...testAuth.env, ...env },
+    // Rate limits off unless a test turns them on: a suite's many calls all come from one address.
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, RATE_LIMITS: "false", ...testAuth.env, ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let out = "";

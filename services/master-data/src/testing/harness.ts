@@ -1,7 +1,7 @@
 import type { AddressInfo } from "node:net";
 import type { Interceptor, Transport } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
-import type { CorsSettings, Health, OnePortTls, ServerAuth } from "@pos/common";
+import type { CorsSettings, Health, OnePortTls, RateLimitSettings, ServerAuth } from "@pos/common";
 import { testAuth } from "@pos/common/testing";
 import type { FastifyInstance } from "fastify";
 import { createMasterDataApp } from "../app.js";
@@ -31,6 +31,8 @@ export async function startMasterData(
     auth?: ServerAuth;
     /** Serve TLS (and mTLS); baseUrl is then https://. */
     tls?: OnePortTls;
+    /** Rate limits (none by default: a suite's calls all come from one address). */
+    rateLimits?: RateLimitSettings;
   } = {},
 ): Promise<RunningMasterData> {
   const store = options.store ?? createMemoryItemStore();
@@ -42,6 +44,7 @@ export async function startMasterData(
     readMaxBytes: options.readMaxBytes ?? 1024 * 1024,
     unaryFastPath: options.unaryFastPath ?? true,
     tls: options.tls,
+    rateLimits: options.rateLimits,
     health: options.health,
     auth: options.auth ?? (await testAuth.open()),
     cors: options.cors,
