@@ -13,7 +13,10 @@ export function createMasterDataApp(
   config: Pick<MasterDataConfig, "logLevel" | "logRequests" | "readMaxBytes"> & {
     tls?: OnePortTls | undefined;
   } & Partial<Pick<ServerSettings, "cors" | "connectionLimits" | "rateLimits">> &
-    Pick<ConnectAppOptions, "health" | "metrics" | "tracing" | "unaryFastPath" | "observeRequest" | "closeGraceMs">,
+    Pick<
+      ConnectAppOptions,
+      "health" | "metrics" | "tracing" | "unaryFastPath" | "observeRequest" | "closeGraceMs" | "rateLimitCaller"
+    >,
 ): Promise<FastifyInstance> {
   return createConnectApp({
     serviceName: "master-data",

@@ -1,7 +1,7 @@
 import type { AddressInfo } from "node:net";
 import type { Transport } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
-import type { CorsSettings, Health, OnePortTls, RateLimitSettings } from "@pos/common";
+import type { ConnectAppOptions, CorsSettings, Health, OnePortTls, RateLimitSettings } from "@pos/common";
 import type { FastifyInstance } from "fastify";
 import { createMasterDataApp } from "../app.js";
 import { seedDemoCatalogue } from "../open-store.js";
@@ -30,6 +30,8 @@ export async function startMasterData(
     tls?: OnePortTls;
     /** Rate limits (none by default: a suite's calls all come from one address). */
     rateLimits?: RateLimitSettings;
+    /** Whom a call counts against (default: the services' own rule, callerOf). */
+    rateLimitCaller?: ConnectAppOptions["rateLimitCaller"];
   } = {},
 ): Promise<RunningMasterData> {
   const store = options.store ?? createMemoryItemStore();
@@ -42,6 +44,7 @@ export async function startMasterData(
     unaryFastPath: options.unaryFastPath ?? true,
     tls: options.tls,
     rateLimits: options.rateLimits,
+    rateLimitCaller: options.rateLimitCaller,
     health: options.health,
     cors: options.cors,
     // Seen before the fast path or fastify takes the request, so both paths are proven alike.
