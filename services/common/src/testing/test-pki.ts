@@ -1,4 +1,4 @@
-import { randomBytes } from "node:crypto";
+import { generateKeyPairSync, randomBytes, X509Certificate } from "node:crypto";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import forge from "node-forge";
@@ -33,9 +33,25 @@ export interface LeafOptions {
 
 const hour = 3_600_000;
 
-/** A fresh CA (RSA 2048, native key generation through node-forge) valid from an hour ago for a day. */
+/** An RSA key pair made by Node (OpenSSL), with the PEM OpenSSL writes; forge only signs with it. */
+function rsaKeys(): { pem: string; forge: forge.pki.rsa.KeyPair } {
+  const { privateKey, publicKey } = generateKeyPairSync("rsa", {
+    modulusLength: 2048,
+    privateKeyEncoding: { type: "pkcs8", format: "pem" },
+    publicKeyEncoding: { type: "spki", format: "pem" },
+  });
+  return {
+    pem: privateKey,
+    forge: {
+      privateKey: forge.pki.privateKeyFromPem(privateKey),
+      publicKey: forge.pki.publicKeyFromPem(publicKey) as forge.pki.rsa.PublicKey,
+    },
+  };
+}
+
+/** A fresh CA (RSA 2048) valid from an hour ago for a day. */
 export function createTestCa(commonName = "pos-connect test CA"): TestCa {
-  const keys = forge.pki.rsa.generateKeyPair({ bits: 2048 });
+  const keys = rsaKeys().forge;
   const cert = forge.pki.createCertificate();
   cert.publicKey = keys.publicKey;
   cert.serialNumber = serial();
@@ -50,12 +66,14 @@ export function createTestCa(commonName = "pos-connect test CA"): TestCa {
     { name: "subjectKeyIdentifier" },
   ]);
   cert.sign(keys.privateKey, forge.md.sha256.create());
+  const caPem = forge.pki.certificateToPem(cert);
+  const caParsed = new X509Certificate(caPem);
   return {
-    cert: forge.pki.certificateToPem(cert),
+    cert: caPem,
     issue(options) {
-      const leafKeys = forge.pki.rsa.generateKeyPair({ bits: 2048 });
+      const leafKeys = rsaKeys();
       const leaf = forge.pki.createCertificate();
-      leaf.publicKey = leafKeys.publicKey;
+      leaf.publicKey = leafKeys.forge.publicKey;
       leaf.serialNumber = serial();
       leaf.validity.notBefore = options.notBefore ?? new Date(Date.now() - hour);
       leaf.validity.notAfter = options.notAfter ?? new Date(Date.now() + 24 * hour);
@@ -76,15 +94,24 @@ export function createTestCa(commonName = "pos-connect test CA"): TestCa {
         { name: "authorityKeyIdentifier", keyIdentifier: cert.generateSubjectKeyIdentifier().getBytes() },
       ]);
       leaf.sign(keys.privateKey, forge.md.sha256.create());
-      return { cert: forge.pki.certificateToPem(leaf), key: forge.pki.privateKeyToPem(leafKeys.privateKey) };
+      const pem = forge.pki.certificateToPem(leaf);
+      // What OpenSSL will make of it, checked here rather than as a puzzling handshake failure later.
+      const parsed = new X509Certificate(pem);
+      if (!parsed.checkIssued(caParsed) || !parsed.verify(caParsed.publicKey)) {
+        throw new Error(`test PKI: the certificate for ${options.commonName} does not verify against its CA`);
+      }
+      return { cert: pem, key: leafKeys.pem };
     },
   };
 }
 
-/** A positive serial number (the top bit clear: DER integers are signed). */
+/**
+ * A positive serial number in minimal DER. forge writes the hex nearly as given (it drops one
+ * leading 00 byte, not two): a first byte of 0x01-0x7f is never padding, never negative.
+ */
 function serial(): string {
   const bytes = randomBytes(16);
-  bytes[0] = (bytes[0] as number) & 0x7f;
+  bytes[0] = ((bytes[0] as number) % 0x7f) + 1;
   return bytes.toString("hex");
 }
 
