@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type http from "node:http";
-import type { ConnectRouter, ContextValues, Interceptor } from "@connectrpc/connect";
+import type { ConnectRouter, ContextValues, Interceptor, StreamRequest, UnaryRequest } from "@connectrpc/connect";
 import { Code, ConnectError, createContextValues } from "@connectrpc/connect";
 import { fastifyConnectPlugin } from "@connectrpc/connect-fastify";
 import { compressionBrotli, compressionGzip } from "@connectrpc/connect-node";
@@ -33,7 +33,7 @@ import { type PeerIdentity, peerIdentityKey, peerIdentityOf } from "./peer-ident
 import { frameError, rpcProtocolOf, writeFramedError, writeFramedErrorOnStream } from "./protocol-error.js";
 import { replyNotFoundInProtocol } from "./protocol-not-found.js";
 import { createRateLimits, type RateLimitSettings } from "./rate-limit.js";
-import { createFailedAuthInterceptor, createRateLimitInterceptor } from "./rate-limit-interceptors.js";
+import { type Caller, createFailedAuthInterceptor, createRateLimitInterceptor } from "./rate-limit-interceptors.js";
 import { registerReflection } from "./reflection.js";
 import { remoteAddressKey } from "./remote-address.js";
 import { createRequestLog, type RequestLog, requestLogKey, requestLogOf } from "./request-log.js";
@@ -81,6 +81,8 @@ export interface ConnectAppOptions {
   connectionLimits?: Partial<ConnectionLimits> | undefined;
   /** Per-caller rate limits and failed-authentication limits (rate-limit.ts); none when not given. */
   rateLimits?: RateLimitSettings | undefined;
+  /** Whom a call counts against, instead of callerOf (rate-limit-interceptors.ts): for tests. */
+  rateLimitCaller?: ((req: UnaryRequest | StreamRequest) => Caller | undefined) | undefined;
   /** Longest string accepted in any field of any request (string-bounds.ts); 2048 characters when not given. */
   stringMaxChars?: number | undefined;
   /** The serving status (stores reachable, not shutting down); a probe-less one when not given. */
@@ -122,6 +124,7 @@ export async function createConnectApp(options: ConnectAppOptions): Promise<Fast
           windowSeconds: options.rateLimits.windowSeconds,
           // Health answers load balancers and probes, which must never see a refusal as "down".
           exempt: new Set([HealthService.typeName]),
+          ...(options.rateLimitCaller !== undefined && { callerOf: options.rateLimitCaller }),
         };
   const interceptors: Interceptor[] = [
     ...(options.tracing?.serverInterceptors ?? []),

@@ -1,5 +1,6 @@
 import { Code, ConnectError, type Interceptor, type StreamRequest, type UnaryRequest } from "@connectrpc/connect";
-import { principalKey } from "./auth/principal.js";
+import { ServerReflection as ServerReflectionV1 } from "@pos/gen/grpc/reflection/v1/reflection_pb.js";
+import { ServerReflection as ServerReflectionV1Alpha } from "@pos/gen/grpc/reflection/v1alpha/reflection_pb.js";
 import { retryLater } from "./errors.js";
 import type { LimitLog } from "./limit-log.js";
 import type { RateLimits, RateTier } from "./rate-limit.js";
@@ -12,20 +13,20 @@ export interface Caller {
   tier: RateTier;
 }
 
+// Methods anyone may call without a credential, counted by remote address.
+const openServices = new Set<string>([ServerReflectionV1.typeName, ServerReflectionV1Alpha.typeName]);
+
 /**
- * THE one place that says whom a request counts against: the auth interceptor's principal (its
- * tenant and key id or token subject; admin and service credentials are privileged), else the
- * remote address, anonymous (open methods, and calls refused before authentication).
+ * THE one place that says whom a request counts against, and in which tier. Anonymous callers of
+ * open methods (reflection) count by remote address. Every other call is keyed by the principal the
+ * auth interceptor proves — admins privileged, terminals and staff authenticated, services (cart
+ * calling master-data) not limited — which this function reads once that context value exists:
+ * `const principal = req.contextValues.get(principalKey)` and one return. Until then those calls
+ * are not limited here: one address may be one cart serving hundreds of terminals (they are bounded
+ * by the connection and stream limits).
  */
-export function callerOf(req: UnaryRequest | StreamRequest): Caller {
-  const principal = req.contextValues.get(principalKey);
-  if (principal !== undefined) {
-    const privileged = principal.roles.includes("admin") || principal.roles.includes("service");
-    return {
-      key: `${principal.kind}:${principal.tenant}:${principal.subject}`,
-      tier: privileged ? "privileged" : "authenticated",
-    };
-  }
+export function callerOf(req: UnaryRequest | StreamRequest): Caller | undefined {
+  if (!openServices.has(req.service.typeName)) return undefined;
   return { key: `address:${req.contextValues.get(remoteAddressKey) ?? "unknown"}`, tier: "anonymous" };
 }
 
@@ -34,8 +35,10 @@ export interface RateLimitInterceptorOptions {
   /** Requests per window, per tier: for the message. */
   tiers: Record<RateTier, number>;
   windowSeconds: number;
-  /** Services never limited (health, reflection: see README). */
+  /** Services never limited (health: see README). */
   exempt: ReadonlySet<string>;
+  /** Whom a call counts against; callerOf unless given (tests key every call by address). */
+  callerOf?: (req: UnaryRequest | StreamRequest) => Caller | undefined;
   log: LimitLog;
 }
 
@@ -48,7 +51,8 @@ export interface RateLimitInterceptorOptions {
 export function createRateLimitInterceptor(options: RateLimitInterceptorOptions): Interceptor {
   return (next) => async (req) => {
     if (options.exempt.has(req.service.typeName)) return next(req);
-    const caller = callerOf(req);
+    const caller = (options.callerOf ?? callerOf)(req);
+    if (caller === undefined) return next(req);
     let admission: Awaited<ReturnType<RateLimits["take"]>>;
     try {
       admission = await options.limits.take(caller.tier, caller.key);

@@ -15,7 +15,14 @@ export function createMasterDataApp(
   } & Partial<Pick<ServerSettings, "cors" | "connectionLimits" | "rateLimits">> &
     Pick<
       ConnectAppOptions,
-      "auth" | "health" | "metrics" | "tracing" | "unaryFastPath" | "observeRequest" | "closeGraceMs"
+      | "auth"
+      | "health"
+      | "metrics"
+      | "tracing"
+      | "unaryFastPath"
+      | "observeRequest"
+      | "closeGraceMs"
+      | "rateLimitCaller"
     >,
 ): Promise<FastifyInstance> {
   return createConnectApp({

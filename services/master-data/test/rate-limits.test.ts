@@ -1,5 +1,7 @@
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
+import { remoteAddressKey } from "@pos/common";
 import { ErrorInfoSchema, RetryInfoSchema } from "@pos/gen/google/rpc/error_details_pb.js";
+import { ServerReflection } from "@pos/gen/grpc/reflection/v1/reflection_pb.js";
 import { Health } from "@pos/gen/health/v1/health_pb.js";
 import { ItemService } from "@pos/gen/pos/masterdata/v1/item_service_pb.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -34,6 +36,9 @@ describe.each([
         windowSeconds: 1,
         redisUrl: undefined,
       },
+      // Every call of this suite's one client by its address: the mechanism, over every transport.
+      // Whom the services' own rule counts (callerOf) is tested with reflection below.
+      rateLimitCaller: (req) => ({ key: `address:${req.contextValues.get(remoteAddressKey)}`, tier: "anonymous" }),
     });
   });
   afterAll(() => server?.close());
@@ -71,6 +76,45 @@ describe.each([
     const health = createClient(Health, transportMatrix(server.baseUrl)[3]!.transport);
     for (let i = 0; i < budget * 5; i++) {
       expect((await health.check({ service: "" })).status).toBe(1);
+    }
+  });
+});
+
+describe("whom the services' rule counts (callerOf)", () => {
+  let server: RunningMasterData;
+  beforeAll(async () => {
+    server = await startMasterData({
+      rateLimits: {
+        tiers: { anonymous: budget, authenticated: budget, privileged: budget },
+        failedAuthAttempts: 3,
+        windowSeconds: 60,
+        redisUrl: undefined,
+      },
+    });
+  });
+  afterAll(() => server?.close());
+
+  it("counts anonymous reflection calls by address; calls that await a principal are not limited by address", async () => {
+    const grpc = transportMatrix(server.baseUrl)[3]!.transport;
+    const reflection = createClient(ServerReflection, grpc);
+    const list = async () => {
+      for await (const answer of reflection.serverReflectionInfo(
+        (async function* () {
+          yield { messageRequest: { case: "listServices" as const, value: "" } };
+        })(),
+      )) {
+        return answer.messageResponse.case;
+      }
+      return undefined;
+    };
+    for (let i = 0; i < budget; i++) expect(await list()).toBe("listServicesResponse");
+    const refused = await outcome(list);
+    expect(refused).toMatchObject({ code: Code.ResourceExhausted });
+    if (refused !== "ok") expect(refused.findDetails(ErrorInfoSchema)[0]?.metadata.tier).toBe("anonymous");
+    // One address may be one cart serving many terminals: not limited by it.
+    const items = createClient(ItemService, grpc);
+    for (let i = 0; i < budget * 3; i++) {
+      await items.getItemDetail({ tenantId: "T0001", storeCode: "S0001", itemCode: "ITEM0001" });
     }
   });
 });

@@ -1,7 +1,7 @@
 import type { AddressInfo } from "node:net";
 import type { Interceptor, Transport } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
-import type { CorsSettings, Health, OnePortTls, RateLimitSettings, ServerAuth } from "@pos/common";
+import type { ConnectAppOptions, CorsSettings, Health, OnePortTls, RateLimitSettings, ServerAuth } from "@pos/common";
 import { testAuth } from "@pos/common/testing";
 import type { FastifyInstance } from "fastify";
 import { createMasterDataApp } from "../app.js";
@@ -33,6 +33,8 @@ export async function startMasterData(
     tls?: OnePortTls;
     /** Rate limits (none by default: a suite's calls all come from one address). */
     rateLimits?: RateLimitSettings;
+    /** Whom a call counts against (default: the services' own rule, callerOf). */
+    rateLimitCaller?: ConnectAppOptions["rateLimitCaller"];
   } = {},
 ): Promise<RunningMasterData> {
   const store = options.store ?? createMemoryItemStore();
@@ -45,6 +47,7 @@ export async function startMasterData(
     unaryFastPath: options.unaryFastPath ?? true,
     tls: options.tls,
     rateLimits: options.rateLimits,
+    rateLimitCaller: options.rateLimitCaller,
     health: options.health,
     auth: options.auth ?? (await testAuth.open()),
     cors: options.cors,
