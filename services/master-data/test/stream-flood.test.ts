@@ -1,4 +1,5 @@
 import http2 from "node:http2";
+import { testAuth } from "@pos/common/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type RunningMasterData, startMasterData } from "../src/testing/harness.js";
 
@@ -22,6 +23,8 @@ function post(session: http2.ClientHttp2Session, method: string, body: object): 
     ":method": "POST",
     ":path": `/pos.masterdata.v1.ItemService/${method}`,
     "content-type": "application/json",
+    // This file's admin token: the flood must reach the handlers, as an authenticated client's would.
+    authorization: testAuth.adminBearer,
   });
   req.on("error", () => {});
   req.end(JSON.stringify(body));
