@@ -29,7 +29,7 @@ export function keyStoreContract(open: () => Promise<ApiKeyStore>, refreshMs: nu
     const found = await store.find(record.id);
     expect(found).toEqual(record);
     if (found === undefined) return;
-    expect(JSON.stringify(found)).not.toContain(key.split("_")[2]);
+    expect(JSON.stringify(found)).not.toContain(key.slice(17));
     expect(apiKeyMatches(secret, key, found)).toBe(true);
     expect(apiKeyMatches(secret, `${key.slice(0, -1)}x`, found)).toBe(false);
     expect(apiKeyMatches(Buffer.from("another-secret-another-secret-xx"), key, found)).toBe(false);
