@@ -1,6 +1,7 @@
 import { Code, ConnectError, type Interceptor, type StreamRequest, type UnaryRequest } from "@connectrpc/connect";
 import { ServerReflection as ServerReflectionV1 } from "@pos/gen/grpc/reflection/v1/reflection_pb.js";
 import { ServerReflection as ServerReflectionV1Alpha } from "@pos/gen/grpc/reflection/v1alpha/reflection_pb.js";
+import { hasRole, principalKey } from "./auth/principal.js";
 import { retryLater } from "./errors.js";
 import type { LimitLog } from "./limit-log.js";
 import type { RateLimits, RateTier } from "./rate-limit.js";
@@ -17,15 +18,19 @@ export interface Caller {
 const openServices = new Set<string>([ServerReflectionV1.typeName, ServerReflectionV1Alpha.typeName]);
 
 /**
- * THE one place that says whom a request counts against, and in which tier. Anonymous callers of
- * open methods (reflection) count by remote address. Every other call is keyed by the principal the
- * auth interceptor proves — admins privileged, terminals and staff authenticated, services (cart
- * calling master-data) not limited — which this function reads once that context value exists:
- * `const principal = req.contextValues.get(principalKey)` and one return. Until then those calls
- * are not limited here: one address may be one cart serving hundreds of terminals (they are bounded
- * by the connection and stream limits).
+ * THE one place that says whom a request counts against, and in which tier: a call with a credential
+ * by the principal the auth interceptor proved (it runs just outside this one) — admins privileged,
+ * terminals and staff authenticated, services (cart calling master-data for many terminals) not
+ * limited: the terminals behind it are limited at cart. Anonymous callers of open methods
+ * (reflection) count by remote address.
  */
 export function callerOf(req: UnaryRequest | StreamRequest): Caller | undefined {
+  const principal = req.contextValues.get(principalKey);
+  if (principal !== undefined) {
+    if (principal.kind === "service" || hasRole(principal, ["service"])) return undefined;
+    const tier: RateTier = hasRole(principal, ["admin"]) ? "privileged" : "authenticated";
+    return { key: `${principal.kind}:${principal.tenant}:${principal.subject}`, tier };
+  }
   if (!openServices.has(req.service.typeName)) return undefined;
   return { key: `address:${req.contextValues.get(remoteAddressKey) ?? "unknown"}`, tier: "anonymous" };
 }

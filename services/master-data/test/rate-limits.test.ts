@@ -94,7 +94,7 @@ describe("whom the services' rule counts (callerOf)", () => {
   });
   afterAll(() => server?.close());
 
-  it("counts anonymous reflection calls by address; calls that await a principal are not limited by address", async () => {
+  it("counts anonymous reflection calls by address; calls with a credential by its principal and tier", async () => {
     const grpc = transportMatrix(server.baseUrl)[3]!.transport;
     const reflection = createClient(ServerReflection, grpc);
     const list = async () => {
@@ -111,10 +111,16 @@ describe("whom the services' rule counts (callerOf)", () => {
     const refused = await outcome(list);
     expect(refused).toMatchObject({ code: Code.ResourceExhausted });
     if (refused !== "ok") expect(refused.findDetails(ErrorInfoSchema)[0]?.metadata.tier).toBe("anonymous");
-    // One address may be one cart serving many terminals: not limited by it.
+    // The suite's credential is an admin token: counted by its principal, in the privileged tier,
+    // not by the address the reflection calls used up.
     const items = createClient(ItemService, grpc);
-    for (let i = 0; i < budget * 3; i++) {
+    for (let i = 0; i < budget; i++) {
       await items.getItemDetail({ tenantId: "T0001", storeCode: "S0001", itemCode: "ITEM0001" });
     }
+    const limited = await outcome(() =>
+      items.getItemDetail({ tenantId: "T0001", storeCode: "S0001", itemCode: "ITEM0001" }),
+    );
+    expect(limited).toMatchObject({ code: Code.ResourceExhausted });
+    if (limited !== "ok") expect(limited.findDetails(ErrorInfoSchema)[0]?.metadata.tier).toBe("privileged");
   });
 });
