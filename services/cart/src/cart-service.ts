@@ -70,10 +70,13 @@ export function createCartService(deps: CartServiceDeps): ServiceImpl<typeof Car
     return cart;
   }
 
-  async function change(key: CartKey, ctx: HandlerContext, apply: (current: Cart) => Cart | undefined): Promise<Cart> {
+  type Apply = (current: Cart) => Cart | undefined;
+
+  // One owned, conflict-mapped write; `write` is the store's plain update or its close (outbox).
+  async function written(write: () => Promise<Cart | undefined>, key: CartKey): Promise<Cart> {
     let updated: Cart | undefined;
     try {
-      updated = await carts.update(key, owned(key, ctx, apply));
+      updated = await write();
     } catch (e) {
       if (e instanceof CartConflictError)
         throw errorWithReason(Code.Aborted, "CART_CONFLICT", `${e.message}; try again`);
@@ -81,6 +84,10 @@ export function createCartService(deps: CartServiceDeps): ServiceImpl<typeof Car
     }
     if (updated === undefined) throw cartNotFound(key);
     return updated;
+  }
+
+  function change(key: CartKey, ctx: HandlerContext, apply: Apply): Promise<Cart> {
+    return written(() => carts.update(key, owned(key, ctx, apply)), key);
   }
 
   async function taxesFor(cart: Cart, ctx: HandlerContext): Promise<readonly Tax[]> {
@@ -227,17 +234,8 @@ export function createCartService(deps: CartServiceDeps): ServiceImpl<typeof Car
     return closed;
   }
 
-  async function closing(key: CartKey, ctx: HandlerContext, apply: (current: Cart) => Cart | undefined): Promise<Cart> {
-    let updated: Cart | undefined;
-    try {
-      updated = await carts.closeCart(key, owned(key, ctx, apply));
-    } catch (e) {
-      if (e instanceof CartConflictError)
-        throw errorWithReason(Code.Aborted, "CART_CONFLICT", `${e.message}; try again`);
-      throw e;
-    }
-    if (updated === undefined) throw cartNotFound(key);
-    return updated;
+  function closing(key: CartKey, ctx: HandlerContext, apply: Apply): Promise<Cart> {
+    return written(() => carts.closeCart(key, owned(key, ctx, apply)), key);
   }
 
   async function assignNumber(cart: TerminalCart): Promise<number> {

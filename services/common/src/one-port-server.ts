@@ -364,7 +364,7 @@ function createTlsServer(
     server.on("close", () => watch?.stop());
   }
   // A refused client certificate (none, unknown CA, expired) ends the handshake here; debug only,
-  // as any scanner on the port would otherwise fill the log: the count is a metric (connect-app.ts).
+  // since every scanner on the port would otherwise fill the log: the count is a metric (connect-app.ts).
   server.on("tlsClientError", (err: Error & { code?: string }) => {
     events.log.debug({ code: err.code, reason: err.message }, "TLS handshake failed");
     events.onHandshakeError?.(err.code ?? "unknown");

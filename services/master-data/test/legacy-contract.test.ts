@@ -41,7 +41,7 @@ type Unary = (
   cb: (err: ServiceError | null, res?: ItemDetail) => void,
 ) => void;
 
-// The original cart sends its credential as metadata, as any gRPC client does: a token of the
+// The original cart sends its credential as metadata, like every gRPC client: a token of the
 // tenant it asks for (an unknown tenant is then not_found, not a foreign one).
 async function credential(tenant: string): Promise<Metadata> {
   const metadata = new Metadata();
