@@ -1,9 +1,11 @@
-import { spawn } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { mkdir, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
 import type { ClientKind } from "@pos/cart";
+import { type BaselineBuild, prepareBaseline } from "./baseline-build.js";
 import type { CartSpec, ClientResult } from "./client-spec.js";
 import { benchCredential } from "./credential.js";
 import type { FloorKind, FloorRow, FloorSpec, LinesResult, LinesSpec } from "./floor-client.js";
@@ -15,13 +17,16 @@ import { cpuPerRequestUs } from "./stats.js";
 // master-data call — next to each client transport, ours ("fast") and connect-node's, back to
 // back and paced; (2) cart end to end per transport × client, closed loop and paced, with the
 // master-data call as cart sees it and CPU per cart call split into cart / master-data;
-// (3) AddLineItems on carts of 200 lines against carts of 1 line.
+// (3) AddLineItems on carts of 200 lines against carts of 1 line; (4) the same cart cases on the
+// build the issue measured (`--baseline=REV`, default below; `--no-baseline` skips it): its own
+// master-data and cart, unpacked from git, in this same run, so "× the old build" is one run's ratio.
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repoRoot = path.resolve(here, "../..");
 const entries = {
-  masterData: path.join(repoRoot, "services/master-data/src/main.ts"),
-  cart: path.join(repoRoot, "services/cart/src/main.ts"),
+  // The built services, as start.sh and production run them (built first, in main()).
+  masterData: path.join(repoRoot, "services/master-data/dist/main.js"),
+  cart: path.join(repoRoot, "services/cart/dist/main.js"),
   loadClient: path.join(here, "load-client.ts"),
   floorClient: path.join(here, "floor-client.ts"),
 };
@@ -36,9 +41,15 @@ const wires = [
 const clients: ClientKind[] = ["fast", "connect-node"];
 
 const quick = process.argv.includes("--quick");
+// The commit at which issue 8 measured cart (463 cart calls/s closed loop): cart and master-data
+// before the lean client, the cart cost work and everything since.
+const defaultBaseline = "7329a29";
+const baselineRev = process.argv.includes("--no-baseline")
+  ? undefined
+  : (process.argv.find((a) => a.startsWith("--baseline="))?.slice("--baseline=".length) ?? defaultBaseline);
 const settings = quick
   ? { calls: 300, pacedCalls: 60, cartWarmupMs: 1000, cartMs: 3000, pacedMs: 8000, linesCarts: 10, linesAdds: 3 }
-  : { calls: 1000, pacedCalls: 200, cartWarmupMs: 2000, cartMs: 8000, pacedMs: 15_000, linesCarts: 40, linesAdds: 5 };
+  : { calls: 1000, pacedCalls: 200, cartWarmupMs: 2000, cartMs: 8000, pacedMs: 20_000, linesCarts: 40, linesAdds: 5 };
 const modes = ["back-to-back", "closed-loop", "paced"] as const;
 type CartMode = (typeof modes)[number];
 const terminals = 20;
@@ -71,13 +82,17 @@ const x = (a: number | undefined, b: number | undefined) =>
 
 interface CartRow {
   wire: string;
-  client: ClientKind;
+  /** "fast" / "connect-node" on today's build; the commit for the baseline's rows (connect-node underneath). */
+  client: ClientKind | `build ${string}`;
   mode: CartMode;
   result: ClientResult;
 }
 
 async function main(): Promise<void> {
   const began = Date.now();
+  await promisify(execFile)(process.execPath, ["--import", "tsx", path.join(repoRoot, "scripts/build.ts")], {
+    cwd: repoRoot,
+  });
   const running = new Set<RunningServer>();
   const start = async (name: string, entry: string, env: Record<string, string>) => {
     const s = await startServer(name, entry, env);
@@ -109,46 +124,67 @@ async function main(): Promise<void> {
     };
     floor.push(...(await runChild<FloorRow[]>(entries.floorClient, floorSpec, 30 * 60_000)));
 
+    // One cart case: a cart process of `cartEntry` calling master-data at `target`, loaded by the client.
+    const cartCase = async (
+      cartEntry: string,
+      target: RunningServer,
+      w: (typeof wires)[number],
+      client: CartRow["client"],
+      mode: CartMode,
+    ): Promise<void> => {
+      say(`cart → master-data ${w.name}, ${client}${client.startsWith("build") ? "" : " client"}, ${mode}`);
+      const cart = await start("cart", cartEntry, {
+        CART_PORT: "0",
+        LOG_LEVEL: "info",
+        MASTER_DATA_URL: target.url,
+        MASTER_DATA_PROTOCOL: w.wire.protocol,
+        MASTER_DATA_HTTP_VERSION: w.wire.httpVersion,
+        MASTER_DATA_FORMAT: w.wire.format,
+        ...(client.startsWith("build") ? {} : { MASTER_DATA_CLIENT: client }),
+        ITEM_CACHE_TTL_MS: "0",
+      });
+      const spec: CartSpec = {
+        scenario: "cart",
+        baseUrl: cart.url,
+        // Back to back: one terminal, no think time, so a call's latency is its cost, not a queue.
+        terminals: mode === "back-to-back" ? 1 : terminals,
+        itemsPerSale: 20,
+        thinkMs: mode === "paced" ? think : undefined,
+        // Every mode warms up closed loop first (see load-client.ts): paced latency is a warm process's.
+        warmupMs: settings.cartWarmupMs,
+        durationMs: mode === "paced" ? settings.pacedMs : settings.cartMs,
+        seed: 11,
+        watchPids: { cart: cart.pid, masterData: target.pid },
+        headers: benchCredential,
+        statsUrl: `${cart.url}/stats/master-data`,
+      };
+      const result = await runNodeClient(
+        entries.loadClient,
+        spec,
+        () => undefined,
+        () => undefined,
+        spec.warmupMs + spec.durationMs + 90_000,
+      );
+      carts.push({ wire: w.name, client, mode, result });
+      await stop(cart);
+    };
+
+    // The old build's cases right before today's of the same transport: the ratios span minutes, not the whole run.
+    const old: BaselineBuild | undefined =
+      baselineRev === undefined ? undefined : await prepareBaseline(baselineRev, say);
+    const oldMd =
+      old === undefined
+        ? undefined
+        : await start("master-data", old.masterDataEntry, { MASTER_DATA_PORT: "0", LOG_LEVEL: "info" });
     for (const w of wires) {
+      if (old !== undefined && oldMd !== undefined) {
+        for (const mode of modes) await cartCase(old.cartEntry, oldMd, w, `build ${old.rev}`, mode);
+      }
       for (const client of clients) {
-        for (const mode of modes) {
-          say(`cart → master-data ${w.name}, ${client} client, ${mode}`);
-          const cart = await start("cart", entries.cart, {
-            CART_PORT: "0",
-            LOG_LEVEL: "info",
-            MASTER_DATA_URL: md.url,
-            MASTER_DATA_PROTOCOL: w.wire.protocol,
-            MASTER_DATA_HTTP_VERSION: w.wire.httpVersion,
-            MASTER_DATA_FORMAT: w.wire.format,
-            MASTER_DATA_CLIENT: client,
-            ITEM_CACHE_TTL_MS: "0",
-          });
-          const spec: CartSpec = {
-            scenario: "cart",
-            baseUrl: cart.url,
-            // Back to back: one terminal, no think time, so a call's latency is its cost, not a queue.
-            terminals: mode === "back-to-back" ? 1 : terminals,
-            itemsPerSale: 20,
-            thinkMs: mode === "paced" ? think : undefined,
-            warmupMs: mode === "paced" ? 0 : settings.cartWarmupMs,
-            durationMs: mode === "paced" ? settings.pacedMs : settings.cartMs,
-            seed: 11,
-            watchPids: { cart: cart.pid, masterData: md.pid },
-            headers: benchCredential,
-            statsUrl: `${cart.url}/stats/master-data`,
-          };
-          const result = await runNodeClient(
-            entries.loadClient,
-            spec,
-            () => undefined,
-            () => undefined,
-            spec.warmupMs + spec.durationMs + 90_000,
-          );
-          carts.push({ wire: w.name, client, mode, result });
-          await stop(cart);
-        }
+        for (const mode of modes) await cartCase(entries.cart, md, w, client, mode);
       }
     }
+    if (oldMd !== undefined) await stop(oldMd);
 
     for (const prefill of [1, 200]) {
       say(`AddLineItems on carts of ${prefill} line(s), one call at a time`);
@@ -223,20 +259,26 @@ function report(floor: FloorRow[], carts: CartRow[], lines: LinesResult[], wallS
     "",
     `back-to-back: 1 terminal, no think time; closed-loop: ${terminals} terminals, no think time (throughput, CPU per call); paced: ${terminals} terminals, ${think[0]}–${think[1]} ms think time before each call.`,
     "",
-    "master-data inside cart: cart's own histogram (p50 is a bucket bound, ±10 %); its floor is the bare row of the same HTTP version, same mode.",
+    "Every case warms up closed loop first (2 s; paced too, so paced latency is a warm process's). master-data inside cart: cart's own histogram over the measured window (p50 is a bucket bound, ±5 %; the old build reports no buckets: its p50 is since start, warm-up included, ±10 %); its floor is the bare row of the same HTTP version, same mode.",
     "",
-    "| cart → master-data | client | mode | cart calls/s | cart p50 ms | p99 ms | errors | md call inside cart p50 ms | vs bare | cart CPU µs/call | master-data CPU µs/call | calls/s vs connect-node |",
-    "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    `"build REV": the whole system (its master-data and cart, connect-node client) at that commit, in this run; "vs build" compares today's row of the same transport and mode with it.`,
+    "",
+    "| cart → master-data | client | mode | cart calls/s | cart p50 ms | p99 ms | errors | md call inside cart p50 ms | vs bare | cart CPU µs/call | master-data CPU µs/call | calls/s vs connect-node | calls/s vs build | cart CPU vs build |",
+    "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
   );
+  const rpsOf = (r: ClientResult | undefined) => (r && r.windowMs > 0 ? r.requests / (r.windowMs / 1000) : undefined);
+  const cartCpuOf = (r: ClientResult | undefined) => (r ? cpuPerRequestUs(r.cpuMs.cart ?? 0, r.requests) : undefined);
   for (const c of carts) {
     const r = c.result;
-    const rps = r.windowMs > 0 ? r.requests / (r.windowMs / 1000) : 0;
-    const other = carts.find((o) => o.wire === c.wire && o.mode === c.mode && o.client === "connect-node")?.result;
-    const otherRps = other && other.windowMs > 0 ? other.requests / (other.windowMs / 1000) : undefined;
+    const rps = rpsOf(r);
+    const same = (client: (o: CartRow) => boolean) =>
+      carts.find((o) => o.wire === c.wire && o.mode === c.mode && client(o))?.result;
+    const old = c.client.startsWith("build") ? undefined : same((o) => o.client.startsWith("build"));
+    const otherRps = rpsOf(same((o) => o.client === "connect-node"));
     const b = bare(c.wire, c.mode === "paced" ? "paced" : "back-to-back");
     const floorNote = c.mode === "closed-loop" ? "(queued)" : x(r.masterData?.p50Ms, b?.latency.p50Ms);
     out.push(
-      `| ${c.wire} | ${c.client} | ${c.mode} | ${Math.round(rps)} | ${f2(r.latency.p50Ms)} | ${f2(r.latency.p99Ms)} | ${r.errors} | ${f2(r.masterData?.p50Ms)} | ${floorNote} | ${us(cpuPerRequestUs(r.cpuMs.cart ?? 0, r.requests))} | ${us(cpuPerRequestUs(r.cpuMs.masterData ?? 0, r.requests))} | ${c.client === "connect-node" ? "–" : x(rps, otherRps)} |`,
+      `| ${c.wire} | ${c.client} | ${c.mode} | ${Math.round(rps ?? 0)} | ${f2(r.latency.p50Ms)} | ${f2(r.latency.p99Ms)} | ${r.errors} | ${f2(r.masterData?.p50Ms)} | ${floorNote} | ${us(cartCpuOf(r))} | ${us(cpuPerRequestUs(r.cpuMs.masterData ?? 0, r.requests))} | ${c.client === "fast" ? x(rps, otherRps) : "–"} | ${x(rps, rpsOf(old))} | ${x(cartCpuOf(r), cartCpuOf(old))} |`,
     );
   }
   out.push(
@@ -252,7 +294,103 @@ function report(floor: FloorRow[], carts: CartRow[], lines: LinesResult[], wallS
       `| ${l.prefill} | ${l.calls} | ${f2(l.latency.p50Ms)} | ${f2(l.latency.p99Ms)} | ${x(l.latency.p50Ms, one?.latency.p50Ms)} | ${us(l.cartCpuUsPerCall)} | ${x(l.cartCpuUsPerCall, one?.cartCpuUsPerCall)} | ${us(l.masterDataCpuUsPerCall)} | ${l.errors} |`,
     );
   }
+  out.push("", ...goals(floor, carts, lines, bare));
   return out.join("\n");
+}
+
+/**
+ * Issue 8's goals, judged on this run's rows for cart's default client ("fast"), one line per
+ * goal and transport: the ratio or number, the bound, and whether it holds.
+ */
+function goals(
+  floor: FloorRow[],
+  carts: CartRow[],
+  lines: LinesResult[],
+  bare: (kind: string, mode: string) => FloorRow | undefined,
+): string[] {
+  const out = [
+    "### Goals (issue 8), on this run's rows, cart's default client (fast)",
+    "",
+    "| goal | transport | measured | bound | met |",
+    "| --- | --- | ---: | ---: | :-: |",
+  ];
+  const row = (goal: string, wire: string, value: number | undefined, bound: number, unit: string, below = true) => {
+    const met = value !== undefined && (below ? value <= bound : value >= bound);
+    const shown = value === undefined ? "–" : unit === "×" ? `${value.toFixed(2)}×` : `${f2(value)} ${unit}`;
+    out.push(
+      `| ${goal} | ${wire} | ${shown} | ${below ? "≤" : "≥"} ${bound}${unit === "×" ? "×" : ` ${unit}`} | ${met ? "yes" : "**no**"} |`,
+    );
+  };
+  const ratio = (a: number | undefined, b: number | undefined) =>
+    a === undefined || b === undefined || b === 0 ? undefined : a / b;
+  const find = (wire: string, client: CartRow["client"] | "build", mode: CartMode) =>
+    carts.find(
+      (c) =>
+        c.wire === wire && c.mode === mode && (client === "build" ? c.client.startsWith("build") : c.client === client),
+    )?.result;
+  const rps = (r: ClientResult | undefined) => (r && r.windowMs > 0 ? r.requests / (r.windowMs / 1000) : undefined);
+  const bareH2Paced = floor.find((r) => r.mode === "paced" && r.kind.startsWith("bare node:http2"));
+  for (const w of wires) {
+    for (const mode of ["back-to-back", "paced"] as const) {
+      const r = find(w.name, "fast", mode);
+      row(
+        `master-data call inside cart p50 vs bare, ${mode}`,
+        w.name,
+        ratio(r?.masterData?.p50Ms, bare(w.name, mode)?.latency.p50Ms),
+        1.5,
+        "×",
+      );
+    }
+  }
+  for (const w of wires) {
+    const r = find(w.name, "fast", "closed-loop");
+    row(
+      "closed loop: cart CPU per cart call",
+      w.name,
+      r ? cpuPerRequestUs(r.cpuMs.cart ?? 0, r.requests) : undefined,
+      400,
+      "µs",
+    );
+    row(
+      "closed loop: cart calls/s vs the old build",
+      w.name,
+      ratio(rps(r), rps(find(w.name, "build", "closed-loop"))),
+      3,
+      "×",
+      false,
+    );
+  }
+  for (const w of wires) {
+    const r = find(w.name, "fast", "paced");
+    // Two hops: the terminal → cart (gRPC, HTTP/2) and cart → master-data (this transport's HTTP version).
+    const hops = (bareH2Paced?.latency.p50Ms ?? Number.NaN) + (bare(w.name, "paced")?.latency.p50Ms ?? Number.NaN);
+    row(
+      "paced: cart p50 vs two bare hops",
+      w.name,
+      ratio(r?.latency.p50Ms, Number.isNaN(hops) ? undefined : hops),
+      2,
+      "×",
+    );
+    row("paced: cart p99", w.name, r?.latency.p99Ms, 10, "ms");
+    row("paced: errors", w.name, r?.errors, 0, "");
+  }
+  const one = lines.find((l) => l.prefill === 1);
+  const long = lines.find((l) => l.prefill === 200);
+  row(
+    "AddLineItems p50, 200-line cart vs 1-line",
+    "gRPC, HTTP/2",
+    ratio(long?.latency.p50Ms, one?.latency.p50Ms),
+    1.5,
+    "×",
+  );
+  row(
+    "AddLineItems cart CPU, 200-line cart vs 1-line",
+    "gRPC, HTTP/2",
+    ratio(long?.cartCpuUsPerCall, one?.cartCpuUsPerCall),
+    1.5,
+    "×",
+  );
+  return out;
 }
 
 main().catch((e: unknown) => {

@@ -50,7 +50,9 @@ export interface MasterDataSeen {
   /** Mean over the measured window (from count/sum deltas). */
   windowMeanMs: number;
   windowCount: number;
-  /** cart's histogram since it started (warm-up included): bucket upper bounds, ±10 %. */
+  /** True when p50/p99 are the measured window's (cart reports its buckets); else since cart started. */
+  windowQuantiles: boolean;
+  /** cart's histogram: bucket upper bounds, ±5 % (±10 % on builds before the buckets were reported). */
   p50Ms: number;
   p99Ms: number;
   maxMs: number;

@@ -1,6 +1,7 @@
 import { create } from "@bufbuild/protobuf";
 import { type Client, createClient } from "@connectrpc/connect";
 import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
+import { windowQuantiles } from "@pos/cart";
 import { type Cart, CartStatus } from "@pos/gen/pos/cart/v1/cart_pb.js";
 import { CartService } from "@pos/gen/pos/cart/v1/cart_service_pb.js";
 import { MoneySchema } from "@pos/gen/pos/common/v1/money_pb.js";
@@ -100,6 +101,8 @@ interface CartStats {
   retries: number;
   cacheHits: number;
   latency: { count: number; sumMs: number; p50Ms: number; p99Ms: number; maxMs: number };
+  /** cart's histogram buckets, when its build reports them (older builds: since-start quantiles only). */
+  buckets: Array<[number, number]> | undefined;
 }
 
 async function readCartStats(url: string): Promise<CartStats> {
@@ -123,7 +126,18 @@ async function readCartStats(url: string): Promise<CartStats> {
       p99Ms: num(latency, "p99Ms"),
       maxMs: num(latency, "maxMs"),
     },
+    buckets: bucketsOf(latency),
   };
+}
+
+function bucketsOf(latency: unknown): Array<[number, number]> | undefined {
+  const raw =
+    typeof latency === "object" && latency !== null ? (latency as Record<string, unknown>).buckets : undefined;
+  if (!Array.isArray(raw)) return undefined;
+  const pairs = raw.filter(
+    (b): b is [number, number] => Array.isArray(b) && typeof b[0] === "number" && typeof b[1] === "number",
+  );
+  return pairs.length === raw.length ? pairs : undefined;
 }
 
 const yen = (amount: bigint) => create(MoneySchema, { amount, currencyCode: demo.currency });
@@ -137,12 +151,15 @@ async function runCart(spec: CartSpec): Promise<ClientResult> {
   );
   let sales = 0;
   let counting = false;
+  // The warm-up runs closed loop in every mode: paced latency is then a warm process's, and
+  // the warm-up's queued calls stay out of the window's master-data quantiles (read as a diff).
+  let warming = spec.warmupMs > 0;
   const window: Window = (rec, durationMs) =>
     runWorkers(spec.terminals, durationMs, async (w, running) => {
       const random = seededRandom(spec.seed * 1000 + w + Math.floor(durationMs));
       const terminalId = `T${String(w + 1).padStart(3, "0")}`;
       const think = async () => {
-        if (spec.thinkMs === undefined) return;
+        if (spec.thinkMs === undefined || warming) return;
         const [min, max] = spec.thinkMs;
         await sleep(min + random() * (max - min));
       };
@@ -223,6 +240,7 @@ async function runCart(spec: CartSpec): Promise<ClientResult> {
   let after: CartStats | undefined;
   const { rec, windowMs, cpuMs } = await measure(spec, window, {
     before: async () => {
+      warming = false;
       before = await readCartStats(spec.statsUrl);
       counting = true;
     },
@@ -235,14 +253,19 @@ async function runCart(spec: CartSpec): Promise<ClientResult> {
   let masterData: MasterDataSeen | undefined;
   if (before !== undefined && after !== undefined) {
     const count = after.latency.count - before.latency.count;
+    const window =
+      before.buckets !== undefined && after.buckets !== undefined
+        ? windowQuantiles({ buckets: before.buckets }, { buckets: after.buckets })
+        : undefined;
     masterData = {
       calls: after.calls - before.calls,
       retries: after.retries - before.retries,
       cacheHits: after.cacheHits - before.cacheHits,
       windowCount: count,
       windowMeanMs: count > 0 ? (after.latency.sumMs - before.latency.sumMs) / count : 0,
-      p50Ms: after.latency.p50Ms,
-      p99Ms: after.latency.p99Ms,
+      windowQuantiles: window !== undefined,
+      p50Ms: window?.p50Ms ?? after.latency.p50Ms,
+      p99Ms: window?.p99Ms ?? after.latency.p99Ms,
       maxMs: after.latency.maxMs,
     };
   }

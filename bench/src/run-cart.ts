@@ -41,7 +41,9 @@ export async function runCartCase(
     terminals: c.terminals,
     itemsPerSale: o.itemsPerSale,
     thinkMs: c.paced ? o.thinkMs : undefined,
-    warmupMs: c.paced ? 0 : o.cartWarmupMs,
+    // Paced too: a closed-loop warm-up (no think time) first, so the paced window measures a warm
+    // process, as production runs, not the JIT compiling its first calls.
+    warmupMs: o.cartWarmupMs,
     durationMs: c.paced ? o.pacedDurationMs : o.cartDurationMs,
     seed: 11,
     watchPids: { cart: cart.pid, masterData: masterData.pid },

@@ -10,6 +10,8 @@ export {
 } from "./master-data/item-client.js";
 // How cart reaches master-data (config → Transport), for the bench and for suites that check our
 // client transports against other servers: createWireTransport is the protocol alone, no resilience.
+// The bench reads cart's master-data histogram at both edges of a window (GET /stats/master-data).
+export { type LatencySummary, windowQuantiles } from "./master-data/latency-histogram.js";
 export {
   type ClientKind,
   checkTransportConfig,

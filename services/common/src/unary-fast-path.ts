@@ -16,7 +16,7 @@ import {
 import * as connect from "@connectrpc/connect/protocol-connect";
 import * as grpc from "@connectrpc/connect/protocol-grpc";
 import { trailerSerialize } from "@connectrpc/connect/protocol-grpc-web";
-import { isFrozenMessage } from "./frozen-messages.js";
+import { isFrozenMessage, toBinaryReusing } from "./frozen-messages.js";
 import { type PeerIdentity, peerIdentityOf, peerIdentityOfStream } from "./peer-identity.js";
 import { type CallState, runUnaryCall, type UnarySpec } from "./unary-call.js";
 
@@ -232,7 +232,27 @@ export function createUnaryFastPath(options: UnaryFastPathOptions): UnaryFastPat
   }
 
   function encodeOutput(method: Method, binary: boolean, output: Message): Uint8Array {
-    if (!isFrozenMessage(output)) return method.serialization.getO(binary).serialize(output);
+    if (!isFrozenMessage(output)) {
+      // A fresh response may still hold frozen parts (a stored cart and its lines): their bytes are
+      // cached, so a long cart costs what changed in it, not its length (frozen-messages.ts).
+      if (binary && opt.binaryOptions === undefined) {
+        let bytes: Uint8Array;
+        try {
+          bytes = toBinaryReusing(method.spec.method.output, output);
+        } catch (e) {
+          throw new ConnectError(`serialize binary: ${e instanceof Error ? e.message : String(e)}`, Code.Internal);
+        }
+        // connect-es' own check (and words) for what its serializer would have refused.
+        if (bytes.byteLength > opt.writeMaxBytes) {
+          throw new ConnectError(
+            `message size ${bytes.byteLength} is larger than configured writeMaxBytes ${opt.writeMaxBytes}`,
+            Code.ResourceExhausted,
+          );
+        }
+        return bytes;
+      }
+      return method.serialization.getO(binary).serialize(output);
+    }
     const cache = binary ? method.encoded.binary : method.encoded.json;
     let bytes = cache.get(output);
     if (bytes === undefined) {

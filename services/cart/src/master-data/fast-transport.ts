@@ -33,7 +33,7 @@ export type WireProtocol = "connect" | "grpc" | "grpc-web";
 export interface FastTransportOptions {
   protocol: WireProtocol;
   useBinaryFormat: boolean;
-  /** Where requests go: one keep-alive agent (HTTP/1.1) or one session (HTTP/2). */
+  /** Where requests go: one keep-alive pool (HTTP/1.1, undici) or one session (HTTP/2). */
   sender: Sender;
   interceptors?: Interceptor[];
   /** Streaming calls are rare for cart (none today): they go to connect-node's transport of the same protocol. */
@@ -52,7 +52,7 @@ interface MethodCodec {
 
 /**
  * A lean unary client transport behind connect-es' `Transport` interface: Connect (JSON/binary),
- * gRPC and gRPC-Web over node:http / node:http2, one request per call with the whole body in
+ * gRPC and gRPC-Web over undici (HTTP/1.1) / node:http2, one request per call with the whole body in
  * memory, and the interceptors called exactly like connect-node calls them. What it leaves out
  * per call (see bench/README.md, "client floor"): async-iterable pipelines, Web `Headers` for
  * the response unless someone reads them, a linked AbortController and a DOMException per call.

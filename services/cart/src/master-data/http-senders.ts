@@ -4,6 +4,7 @@ import https from "node:https";
 import type { Duplex } from "node:stream";
 import type { SecureContext } from "node:tls";
 import { Code, ConnectError } from "@connectrpc/connect";
+import { buildConnector, type Dispatcher, Pool } from "undici";
 
 /** One HTTP exchange as the unary transport needs it: the whole body in, the whole body out. */
 export interface RawResponse {
@@ -37,7 +38,7 @@ export interface TlsContextSource {
 /**
  * The keep-alive agent for `baseUrl`: http, or https whose every new connection takes the current
  * secure context (CA to verify master-data, cart's client certificate), so a reloaded file reaches
- * the next connection. Both client kinds use it: one place that knows how cart dials HTTP/1.1.
+ * the next connection. connect-node's client uses it; ours dials through undici (createUndiciHttp1Sender).
  */
 export function createAgent(baseUrl: URL, options: http.AgentOptions, tls: TlsContextSource | undefined): http.Agent {
   if (baseUrl.protocol !== "https:") return new http.Agent(options);
@@ -84,9 +85,7 @@ function createBodySink(max: number, onTooLarge: (err: ConnectError) => void) {
     push(chunk: Buffer): boolean {
       size += chunk.length;
       if (size > max) {
-        onTooLarge(
-          new ConnectError(`response body larger than the configured max of ${max} bytes`, Code.ResourceExhausted),
-        );
+        onTooLarge(tooLargeError(max));
         return false;
       }
       chunks.push(chunk);
@@ -94,6 +93,10 @@ function createBodySink(max: number, onTooLarge: (err: ConnectError) => void) {
     },
     bytes: (): Buffer => (chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size)),
   };
+}
+
+function tooLargeError(max: number): ConnectError {
+  return new ConnectError(`response body larger than the configured max of ${max} bytes`, Code.ResourceExhausted);
 }
 
 /** Socket-level failures are "the peer is not there now": Unavailable, never Internal. */
@@ -130,57 +133,164 @@ function abortError(signal: AbortSignal): ConnectError {
   return ConnectError.from(signal.reason, Code.Canceled);
 }
 
-/** HTTP/1.1 on one keep-alive agent: each call takes an idle socket or opens one (up to maxSockets). */
-export function createHttp1Sender(
+/**
+ * HTTP/1.1 on undici's Pool: up to maxSockets keep-alive connections, each call on an idle one or
+ * queued. Not node:http: measured on the same server and bytes, http.request on a keep-alive
+ * http.Agent cost a third more client CPU per call than undici's dispatch().
+ */
+export function createUndiciHttp1Sender(
   baseUrl: URL,
   maxSockets: number,
   readMaxBytes: number,
   tls?: TlsContextSource | undefined,
 ): Sender {
-  const secure = baseUrl.protocol === "https:";
-  const agent = createAgent(baseUrl, { keepAlive: true, maxSockets, scheduling: "lifo" }, tls);
-  const request = secure ? https.request : http.request;
-  const host = baseUrl.hostname.replace(/^\[|\]$/g, "");
-  const port = baseUrl.port === "" ? (secure ? 443 : 80) : Number(baseUrl.port);
+  const pool = new Pool(baseUrl.origin, {
+    connections: maxSockets,
+    pipelining: 1,
+    // The config says HTTP/1.1: undici would otherwise offer h2 in ALPN to an https:// peer.
+    allowH2: false,
+    // node:http has neither timeout: how long a call may take is its caller's deadline, not ours.
+    headersTimeout: 0,
+    bodyTimeout: 0,
+    ...(baseUrl.protocol === "https:" && tls !== undefined ? { connect: reloadingConnector(tls) } : {}),
+  });
   const prefix = baseUrl.pathname.replace(/\/+$/, "");
+  let closed = false;
   return {
     send(path, headers, body, signal) {
       return new Promise<RawResponse>((resolve, reject) => {
         if (signal.aborted) return reject(abortError(signal));
-        headers["content-length"] = body.byteLength;
-        let settled = false;
-        const fail = (err: ConnectError): void => {
-          if (settled) return;
-          settled = true;
-          signal.removeEventListener("abort", onAbort);
-          req.destroy();
-          reject(err);
-        };
-        const onAbort = (): void => fail(abortError(signal));
-        const req = request({ agent, host, port, path: prefix + path, method: "POST", headers }, (res) => {
-          const sink = createBodySink(readMaxBytes, fail);
-          res.on("data", (chunk: Buffer) => {
-            if (!settled) sink.push(chunk);
-          });
-          res.on("end", () => {
-            if (settled) return;
-            if (!res.complete || truncated(res.headers, sink.bytes())) return fail(truncatedError());
-            settled = true;
-            signal.removeEventListener("abort", onAbort);
-            resolve({ status: res.statusCode ?? 0, headers: res.headers, trailers: noTrailers, body: sink.bytes() });
-          });
-          res.on("error", (e) => fail(networkError(e, "response interrupted")));
-          res.on("aborted", () =>
-            fail(networkError(new Error("connection closed mid-response"), "response interrupted")),
-          );
-        });
-        req.on("error", (e) => fail(networkError(e, "connection failed")));
-        signal.addEventListener("abort", onAbort, { once: true });
-        req.end(body);
+        if (closed) return reject(new ConnectError("transport closed", Code.Unavailable));
+        const exchange = new Exchange(readMaxBytes, signal, resolve, reject);
+        signal.addEventListener("abort", exchange, { once: true });
+        // undici sets content-length from the body itself, and refuses a second one in `headers`.
+        pool.dispatch({ path: prefix + path, method: "POST", headers, body }, exchange);
       });
     },
-    close: () => agent.destroy(),
+    close() {
+      closed = true;
+      // Calls still running reject (UND_ERR_DESTROYED → Unavailable); nobody waits for the promise.
+      pool.destroy().catch(() => {});
+    },
   };
+}
+
+/**
+ * undici fixes a connector's TLS options when it is built, so a new secure context (a reloaded
+ * file) needs a new connector; open connections keep theirs.
+ */
+function reloadingConnector(tls: TlsContextSource): buildConnector.connector {
+  let built: { context: SecureContext; connect: buildConnector.connector } | undefined;
+  return (options, callback) => {
+    const context = tls.context();
+    if (built?.context !== context) {
+      // No TLS session cache: a resumed session would carry the certificates of the context it began with.
+      built = { context, connect: buildConnector({ secureContext: context, allowH2: false, maxCachedSessions: 0 }) };
+    }
+    // The socket goes back to undici, which cancels an attempt that no request waits for any more.
+    return built.connect(options, callback);
+  };
+}
+
+/**
+ * One call as undici's dispatch handler and the signal's abort listener at once (no closures per
+ * call): it settles the send() promise exactly once, whichever of response, error or abort comes first.
+ */
+class Exchange implements Dispatcher.DispatchHandler {
+  readonly #max: number;
+  readonly #signal: AbortSignal;
+  readonly #resolve: (response: RawResponse) => void;
+  readonly #reject: (err: ConnectError) => void;
+  #controller: Dispatcher.DispatchController | undefined;
+  #settled = false;
+  #status = 0;
+  #headers: http.IncomingHttpHeaders = noTrailers;
+  #chunks: Buffer[] = [];
+  #size = 0;
+
+  constructor(
+    max: number,
+    signal: AbortSignal,
+    resolve: (response: RawResponse) => void,
+    reject: (err: ConnectError) => void,
+  ) {
+    this.#max = max;
+    this.#signal = signal;
+    this.#resolve = resolve;
+    this.#reject = reject;
+  }
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    // Aborted while queued for a connection. Throwing (not controller.abort) fails the request
+    // before it is written and leaves the connection open for the next one; abort would destroy it.
+    if (this.#settled) throw abortError(this.#signal);
+    this.#controller = controller;
+  }
+
+  onResponseStart(
+    _controller: Dispatcher.DispatchController,
+    statusCode: number,
+    headers: Record<string, string | string[] | undefined>,
+  ): void {
+    // 1xx: informational, the final answer follows on the same request.
+    if (statusCode < 200) return;
+    const length = headers["content-length"];
+    // Refused before a byte of the body is buffered when the peer says up front how big it is.
+    if (typeof length === "string" && Number(length) > this.#max) {
+      this.#refuse(tooLargeError(this.#max));
+      return;
+    }
+    this.#status = statusCode;
+    // undici's parsed headers: lower-case names, a repeated header as an array (set-cookie too),
+    // which is how fast-transport.ts reads them.
+    this.#headers = headers as http.IncomingHttpHeaders;
+  }
+
+  onResponseData(_controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (this.#settled) return;
+    this.#size += chunk.length;
+    if (this.#size > this.#max) this.#refuse(tooLargeError(this.#max));
+    else this.#chunks.push(chunk);
+  }
+
+  // undici itself fails a body shorter than its content-length (UND_ERR_RES_CONTENT_LENGTH_MISMATCH).
+  onResponseEnd(): void {
+    if (!this.#finish()) return;
+    const chunks = this.#chunks;
+    const body = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, this.#size);
+    this.#resolve({ status: this.#status, headers: this.#headers, trailers: noTrailers, body });
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController | null, err: Error): void {
+    if (!this.#finish()) return;
+    const code = codeOf(err);
+    // undici refusing what we asked (a header value with a newline, say): no peer would answer it.
+    const refused = code === "UND_ERR_INVALID_ARG" || code === "UND_ERR_NOT_SUPPORTED";
+    this.#reject(
+      refused
+        ? ConnectError.from(err, Code.Internal)
+        : networkError(err, this.#status === 0 ? "connection failed" : "response interrupted"),
+    );
+  }
+
+  /** The signal's abort listener. */
+  handleEvent(): void {
+    this.#refuse(abortError(this.#signal));
+  }
+
+  #refuse(err: ConnectError): void {
+    if (!this.#finish()) return;
+    this.#reject(err);
+    // Once the request is on a connection, the connection goes with it (the peer sees the call end).
+    this.#controller?.abort(err);
+  }
+
+  #finish(): boolean {
+    if (this.#settled) return false;
+    this.#settled = true;
+    this.#signal.removeEventListener("abort", this);
+    return true;
+  }
 }
 
 /**

@@ -10,8 +10,8 @@ import { createFailover, type FailoverOptions, type FailoverStats } from "./fail
 import { createFastTransport, timeoutHeaderOf } from "./fast-transport.js";
 import {
   createAgent,
-  createHttp1Sender,
   createHttp2Sender,
+  createUndiciHttp1Sender,
   http2SessionOptions,
   type TlsContextSource,
 } from "./http-senders.js";
@@ -42,7 +42,7 @@ export interface MasterDataTransportConfig {
 
 /** Connection tuning; the defaults suit one cart process talking to one master-data. */
 export interface ConnectionOptions {
-  /** HTTP/1.1: most sockets open to master-data at once; more calls queue in the agent. */
+  /** HTTP/1.1: most sockets open to master-data at once; more calls wait for a free one. */
   maxSockets?: number;
   /** HTTP/2: PING a session this often while it has streams, to find a dead peer before a call does. */
   pingIntervalMs?: number;
@@ -140,7 +140,7 @@ export function checkTransportConfig(config: MasterDataTransportConfig): string[
  * The ONE place in cart that knows protocols: config → Transport, with the resilience
  * interceptors composed on it (error mapping → retry → breaker → deadline → latency).
  * Connections are made once, here, and shared by every call: one HTTP/2 session, or one
- * keep-alive agent for HTTP/1.1.
+ * keep-alive pool (agent, for connect-node) for HTTP/1.1.
  */
 export function createMasterDataTransport(
   config: MasterDataTransportConfig,
@@ -225,7 +225,7 @@ export function createWireTransport(
   const sender =
     config.httpVersion === "2"
       ? createHttp2Sender(url, tuning, tuning.readMaxBytes, tls)
-      : createHttp1Sender(url, tuning.maxSockets, tuning.readMaxBytes, tls);
+      : createUndiciHttp1Sender(url, tuning.maxSockets, tuning.readMaxBytes, tls);
   const transport = createFastTransport({
     protocol: config.protocol,
     useBinaryFormat,

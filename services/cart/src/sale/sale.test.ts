@@ -5,7 +5,7 @@ import { type Cart, CartSchema, CartStatus, DiscountType } from "@pos/gen/pos/ca
 import { LineItemInputSchema, PaymentInputSchema } from "@pos/gen/pos/cart/v1/cart_service_pb.js";
 import type { Item } from "@pos/gen/pos/masterdata/v1/item_pb.js";
 import { describe, expect, it } from "vitest";
-import { deepFreeze } from "../store/cart-store.js";
+import { freezeCart } from "../store/cart-store.js";
 import { money } from "./money.js";
 import { expectConnectError, item, jpy, LATER, NOW, TAXES } from "./sale.fixtures.js";
 import {
@@ -638,7 +638,7 @@ describe("a whole sale", () => {
 
 describe("every operation leaves its input as it was", () => {
   // Stores hand out frozen carts and share lines between versions: a write to the input would throw here.
-  const frozen = (cart: Cart): Cart => deepFreeze(clone(CartSchema, cart));
+  const frozen = (cart: Cart): Cart => freezeCart(clone(CartSchema, cart));
   const discounted = () => addDiscount(entering(entry(A, 2), entry(C)), 1, DiscountType.PERCENT, 1000n, TAXES, NOW);
 
   it.each([

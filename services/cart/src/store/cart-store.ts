@@ -1,3 +1,4 @@
+import { freezeMessage, reusableListLength } from "@pos/common";
 import { type Cart, CartStatus } from "@pos/gen/pos/cart/v1/cart_pb.js";
 
 /** What identifies a cart: its id is unique only within a tenant's store. */
@@ -147,11 +148,19 @@ export function terminalIdOf(cart: Pick<Cart, "tenantId" | "storeCode" | "termin
 }
 
 /**
- * Freezes `value` and everything reachable from it that is not frozen yet. A frozen object's
- * subtree was frozen when it was, so a cart that shares most of its lines with the previous
- * version costs one check per shared line.
+ * Freezes a cart for sharing between calls (the stores hand out the same object until it
+ * changes), and everything reachable from it that is not frozen yet: a cart that shares most of
+ * its lines with the previous version costs one check per shared line. The lines of a long cart
+ * are also recorded as frozen messages, so toBinaryReusing (responses, the Redis value) reuses
+ * their cached bytes; a short cart's are not, as a record per line costs the GC more than
+ * encoding a short list saves.
  */
-export function deepFreeze<T>(value: T): T {
+export function freezeCart(cart: Cart): Cart {
+  if (cart.lines.length >= reusableListLength) for (const line of cart.lines) freezeMessage(line);
+  return deepFreeze(cart);
+}
+
+function deepFreeze<T>(value: T): T {
   if (typeof value !== "object" || value === null || Object.isFrozen(value) || ArrayBuffer.isView(value)) return value;
   Object.freeze(value);
   for (const v of Object.values(value)) deepFreeze(v);

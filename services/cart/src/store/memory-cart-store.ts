@@ -7,10 +7,10 @@ import {
   type CartKey,
   type CartStore,
   cartKeyOf,
-  deepFreeze,
   defaultCartTtlSeconds,
   defaultClosedCartTtlSeconds,
   defaultMaxOpenCartsPerTerminal,
+  freezeCart,
   TooManyOpenCartsError,
   terminalIdOf,
 } from "./cart-store.js";
@@ -116,7 +116,7 @@ export function createMemoryCartStore(options: MemoryCartStoreOptions = {}): Mem
     const changed = change(current);
     if (changed === undefined) return current;
     assertSameKey(key, changed);
-    const stored = deepFreeze(changed);
+    const stored = freezeCart(changed);
     carts.set(id, stored, { ttl: closing ? closedTtlMs : ttlMs });
     if (closing) {
       pending.set(id, { cart: stored, filedAt: now() });
@@ -134,7 +134,7 @@ export function createMemoryCartStore(options: MemoryCartStoreOptions = {}): Mem
       const open = openOf(terminal);
       if (open.size >= maxOpen) throw new TooManyOpenCartsError(cart, maxOpen);
       // The caller keeps its object; ours is a frozen copy.
-      carts.set(id, deepFreeze(clone(CartSchema, cart)), { ttl: ttlMs });
+      carts.set(id, freezeCart(clone(CartSchema, cart)), { ttl: ttlMs });
       open.add(id);
     },
 

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { clone, fromBinary, fromJsonString, toBinary } from "@bufbuild/protobuf";
-import { StoreTimeoutError, StoreUnavailableError, shortReason } from "@pos/common";
+import { StoreTimeoutError, StoreUnavailableError, shortReason, toBinaryReusing } from "@pos/common";
 import { type Cart, CartSchema } from "@pos/gen/pos/cart/v1/cart_pb.js";
 import { LRUCache } from "lru-cache";
 import {
@@ -23,10 +23,10 @@ import {
   type CartKey,
   type CartStore,
   cartKeyOf,
-  deepFreeze,
   defaultCartTtlSeconds,
   defaultClosedCartTtlSeconds,
   defaultMaxOpenCartsPerTerminal,
+  freezeCart,
   isClosed,
   TooManyOpenCartsError,
 } from "./cart-store.js";
@@ -225,7 +225,7 @@ export function createRedisCartStore(client: RedisCartClient, options: RedisCart
   const known = new LRUCache<string, Known>({ max: options.knownCarts ?? 10_000 });
 
   function remember(k: string, raw: Buffer, cart: Cart): Known {
-    const entry = { raw, sha: sha1(raw), cart: deepFreeze(cart) };
+    const entry = { raw, sha: sha1(raw), cart: freezeCart(cart) };
     known.set(k, entry);
     return entry;
   }
@@ -375,7 +375,8 @@ export function createRedisCartStore(client: RedisCartClient, options: RedisCart
           continue;
         }
         assertSameKey(key, changed);
-        const next = toBinary(CartSchema, changed);
+        // Frozen first, so the lines it shares with `current` are encoded from their cached bytes.
+        const next = toBinaryReusing(CartSchema, freezeCart(changed));
         const result = await compareAndSet(k, current.sha, next, outbox);
         if (result.written)
           return remember(k, Buffer.from(next.buffer, next.byteOffset, next.byteLength), changed).cart;

@@ -338,7 +338,11 @@ export function startLoad(options: LoadOptions) {
       return new Promise((resolve, reject) => {
         const timer = setTimeout(() => {
           waiters.delete(test);
-          reject(new Error(`load: not ${what} within ${deadlineMs} ms (${outcomes.length} calls)`));
+          // What the calls answered says why (a store that never came back, a cap, a deadline…).
+          const tally = new Map<string, number>();
+          for (const o of outcomes) tally.set(`${o.op} ${o.code}`, (tally.get(`${o.op} ${o.code}`) ?? 0) + 1);
+          const seen = [...tally].map(([k, n]) => `${k}: ${n}`).join(", ");
+          reject(new Error(`load: not ${what} within ${deadlineMs} ms (${outcomes.length} calls; ${seen})`));
         }, deadlineMs);
         const test = () => {
           if (!check(outcomes)) return;
