@@ -1,4 +1,4 @@
-import { execFile, spawn } from "node:child_process";
+import { execFile } from "node:child_process";
 import { access, mkdir, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { promisify } from "node:util";
@@ -41,7 +41,10 @@ export async function prepareBaseline(rev: string, say: (line: string) => void):
   say(`baseline: unpacking ${rev} into ${path.relative(repoRoot, dir)} and installing its dependencies (once)`);
   await rm(dir, { recursive: true, force: true });
   await mkdir(dir, { recursive: true });
-  await pipe(["git", "archive", "--format=tar", rev], ["tar", "-x", "-C", dir]);
+  const tarball = `${dir}.tar`;
+  await run("git", ["archive", "--format=tar", `--output=${tarball}`, rev], { cwd: repoRoot });
+  await run("tar", ["-xf", tarball, "-C", dir]);
+  await rm(tarball, { force: true });
   // Its own lockfile, so the old build runs the library versions it was measured with.
   await run("pnpm", ["install", "--frozen-lockfile", "--reporter=silent", "--config.confirmModulesPurge=false"], {
     cwd: dir,
@@ -62,27 +65,4 @@ async function exists(file: string): Promise<boolean> {
   } catch {
     return false;
   }
-}
-
-/** `a | b`, failing if either side fails. */
-function pipe(a: string[], b: string[]): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const [aCmd = "", ...aArgs] = a;
-    const [bCmd = "", ...bArgs] = b;
-    const left = spawn(aCmd, aArgs, { cwd: repoRoot, stdio: ["ignore", "pipe", "pipe"] });
-    const right = spawn(bCmd, bArgs, { stdio: ["pipe", "ignore", "pipe"] });
-    left.stdout.pipe(right.stdin);
-    let err = "";
-    left.stderr.on("data", (d: Buffer) => (err += d.toString()));
-    right.stderr.on("data", (d: Buffer) => (err += d.toString()));
-    let pending = 2;
-    const done = (name: string) => (code: number | null) => {
-      if (code !== 0) return reject(new Error(`${name} exited with ${code}: ${err.slice(-500)}`));
-      if (--pending === 0) resolve();
-    };
-    left.on("exit", done(a.join(" ")));
-    right.on("exit", done(b.join(" ")));
-    left.on("error", reject);
-    right.on("error", reject);
-  });
 }

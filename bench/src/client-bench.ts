@@ -316,10 +316,10 @@ function goals(
   ];
   const row = (goal: string, wire: string, value: number | undefined, bound: number, unit: string, below = true) => {
     const met = value !== undefined && (below ? value <= bound : value >= bound);
-    const shown = value === undefined ? "–" : unit === "×" ? `${value.toFixed(2)}×` : `${f2(value)} ${unit}`;
-    out.push(
-      `| ${goal} | ${wire} | ${shown} | ${below ? "≤" : "≥"} ${bound}${unit === "×" ? "×" : ` ${unit}`} | ${met ? "yes" : "**no**"} |`,
-    );
+    // Ratios "1.23×", times "4.12 ms", counts (no unit) as whole numbers.
+    const suffix = unit === "×" ? "×" : unit === "" ? "" : ` ${unit}`;
+    const shown = value === undefined ? "–" : unit === "" ? String(value) : `${value.toFixed(2)}${suffix}`;
+    out.push(`| ${goal} | ${wire} | ${shown} | ${below ? "≤" : "≥"} ${bound}${suffix} | ${met ? "yes" : "**no**"} |`);
   };
   const ratio = (a: number | undefined, b: number | undefined) =>
     a === undefined || b === undefined || b === 0 ? undefined : a / b;
