@@ -18,7 +18,7 @@ import { cacheDir, entries } from "./paths.js";
 import { cpuDeltaMs, readCpu } from "./proc-stats.js";
 import { type RunningServer, runTool, startServer } from "./processes.js";
 import { type BodyEncoding, getItemPath, headersFor } from "./requests.js";
-import { percentile } from "./stats.js";
+import { median } from "./stats.js";
 import { findTools, prepareToolInputs } from "./tool-inputs.js";
 import { h2loadArgs, parseH2load, parseWrk, wrkArgs } from "./tools.js";
 
@@ -193,11 +193,6 @@ try {
   for (const server of running.values()) await server.stop();
 }
 
-const median = (xs: number[]) =>
-  percentile(
-    [...xs].sort((a, b) => a - b),
-    0.5,
-  );
 const nameOf = (kind: ServerSpec["kind"]) => peers.find((p) => p.kind === kind)?.name ?? kind;
 const med = (caseId: string, server: string) => {
   const xs = samples.get(key(caseId, server));

@@ -7,7 +7,7 @@ import { createRecorder, runWorkers, timed } from "./load-loop.js";
 import { createItemCaller } from "./node-callers.js";
 import { cpuDeltaMs, readCpu } from "./proc-stats.js";
 import type { RunningServer } from "./processes.js";
-import { percentile } from "./stats.js";
+import { median } from "./stats.js";
 
 export interface InterleavedOptions {
   rounds: number;
@@ -61,11 +61,6 @@ export async function measureInterleaved(
       s.p99.push(lat.p99Ms);
     }
   }
-  const median = (xs: number[]) =>
-    percentile(
-      [...xs].sort((a, b) => a - b),
-      0.5,
-    );
   return samples.map((s) => ({
     rps: median(s.rps),
     cpuUs: median(s.cpuUs),

@@ -1,7 +1,6 @@
 import { create } from "@bufbuild/protobuf";
 import { type Client, createClient } from "@connectrpc/connect";
-import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
-import { windowQuantiles } from "@pos/cart";
+import { createWireTransport, windowQuantiles } from "@pos/cart";
 import { type Cart, CartStatus } from "@pos/gen/pos/cart/v1/cart_pb.js";
 import { CartService } from "@pos/gen/pos/cart/v1/cart_service_pb.js";
 import { MoneySchema } from "@pos/gen/pos/common/v1/money_pb.js";
@@ -144,11 +143,15 @@ const yen = (amount: bigint) => create(MoneySchema, { amount, currencyCode: demo
 
 async function runCart(spec: CartSpec): Promise<ClientResult> {
   // Client → cart is fixed (gRPC over one HTTP/2 session); what varies is cart → master-data.
-  const sessionManager = new Http2SessionManager(spec.baseUrl);
-  const client: Client<typeof CartService> = createClient(
-    CartService,
-    createGrpcTransport({ baseUrl: spec.baseUrl, sessionManager, interceptors: [sendHeaders(spec.headers)] }),
+  // The terminals call through cart's own lean transport (the "fast" client): in a closed loop the
+  // 20 terminals move in step with cart and master-data (one batch after another), so every µs the
+  // load client spends per call is a µs cart waits; connect-node's transport cost about as much
+  // CPU per call as cart itself (bench/README.md, "the load client").
+  const wire = createWireTransport(
+    { url: spec.baseUrl, protocol: "grpc", httpVersion: "2", format: "binary", client: "fast" },
+    { interceptors: [sendHeaders(spec.headers)] },
   );
+  const client: Client<typeof CartService> = createClient(CartService, wire.transport);
   let sales = 0;
   let counting = false;
   // The warm-up runs closed loop in every mode: paced latency is then a warm process's, and
@@ -249,7 +252,7 @@ async function runCart(spec: CartSpec): Promise<ClientResult> {
       after = await readCartStats(spec.statsUrl);
     },
   });
-  sessionManager.abort();
+  wire.close();
   let masterData: MasterDataSeen | undefined;
   if (before !== undefined && after !== undefined) {
     const count = after.latency.count - before.latency.count;

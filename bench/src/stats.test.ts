@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { cpuPerRequestUs, createSampleBuffer, percentile, ratio, summarizeLatencies } from "./stats.js";
+import { cpuPerRequestUs, createSampleBuffer, median, percentile, ratio, summarizeLatencies } from "./stats.js";
 
 describe("percentiles (nearest rank)", () => {
   const oneToHundred = Float64Array.from({ length: 100 }, (_, i) => i + 1);
@@ -23,6 +23,15 @@ describe("percentiles (nearest rank)", () => {
   it("summarizes unsorted samples", () => {
     const s = summarizeLatencies([5, 1, 4, 2, 3]);
     expect(s).toEqual({ count: 5, meanMs: 3, p50Ms: 3, p90Ms: 5, p99Ms: 5, maxMs: 5 });
+  });
+});
+
+describe("median (nearest rank)", () => {
+  it("takes the middle value of an odd count and the lower middle of an even one, whatever the order", () => {
+    expect(median([9, 1, 5])).toBe(5);
+    expect(median([4, 1, 3, 2])).toBe(2);
+    expect(median([7])).toBe(7);
+    expect(median([])).toBe(0);
   });
 });
 

@@ -17,6 +17,14 @@ export function percentile(sortedAscending: ArrayLike<number>, q: number): numbe
   return sortedAscending[rank - 1] ?? 0;
 }
 
+/** The nearest-rank median (the lower middle value of an even count); 0 for no values. */
+export function median(values: readonly number[]): number {
+  return percentile(
+    [...values].sort((a, b) => a - b),
+    0.5,
+  );
+}
+
 export function summarizeLatencies(samplesMs: readonly number[] | Float64Array): LatencySummary {
   const sorted = Float64Array.from(samplesMs).sort();
   let sum = 0;

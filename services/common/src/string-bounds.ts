@@ -35,21 +35,30 @@ export function createStringBoundsInterceptor(maxChars: number = defaultStringMa
 /** Throws invalid_argument with a BadRequest naming every string over `maxChars` (up to ten of them). */
 export function rejectLongStrings(desc: DescMessage, message: unknown, maxChars: number): void {
   const violations: FieldViolation[] = [];
-  walk(desc, message as Record<string, unknown>, "", maxChars, violations);
+  walk(desc, message as Record<string, unknown>, [], maxChars, violations);
   if (violations.length > 0) throw badRequest(violations);
 }
 
-function walk(
-  desc: DescMessage,
-  message: Record<string, unknown>,
-  prefix: string,
-  max: number,
-  out: FieldViolation[],
-): void {
+/**
+ * Where the walk is: field names, list indexes and map keys (already bracketed), joined into a
+ * path only for a violation: every request is walked, and almost none has one.
+ */
+type At = Array<string | number>;
+
+function pathOf(at: At, suffix = ""): string {
+  let path = "";
+  for (const part of at) {
+    if (typeof part === "number") path += `[${part}]`;
+    else if (part.startsWith("[")) path += part;
+    else path += path === "" ? part : `.${part}`;
+  }
+  return path + suffix;
+}
+
+function walk(desc: DescMessage, message: Record<string, unknown>, at: At, max: number, out: FieldViolation[]): void {
   for (const field of desc.fields) {
     if (out.length >= maxViolations) return;
     if (!fieldMayHoldStrings(field)) continue;
-    const path = prefix === "" ? field.name : `${prefix}.${field.name}`;
     let value: unknown;
     if (field.oneof === undefined) {
       value = message[field.localName];
@@ -59,51 +68,61 @@ function walk(
       value = selected.value;
     }
     if (value === undefined || value === null) continue;
+    at.push(field.name);
     switch (field.fieldKind) {
       case "scalar":
-        checkString(value, path, max, out);
+        checkString(value, at, max, out);
         break;
       case "message":
-        walk(field.message, value as Record<string, unknown>, path, max, out);
+        walk(field.message, value as Record<string, unknown>, at, max, out);
         break;
-      case "list":
-        (value as unknown[]).forEach((element, i) => {
-          if (field.listKind === "message") {
-            walk(field.message, element as Record<string, unknown>, `${path}[${i}]`, max, out);
-          } else {
-            checkString(element, `${path}[${i}]`, max, out);
-          }
-        });
+      case "list": {
+        const list = value as unknown[];
+        for (let i = 0; i < list.length; i++) {
+          at.push(i);
+          if (field.listKind === "message") walk(field.message, list[i] as Record<string, unknown>, at, max, out);
+          else checkString(list[i], at, max, out);
+          at.pop();
+        }
         break;
+      }
       case "map":
         for (const [key, element] of Object.entries(value as Record<string, unknown>)) {
-          const at = `${path}[${JSON.stringify(key.length > 40 ? `${key.slice(0, 40)}…` : key)}]`;
-          if (field.mapKey === ScalarType.STRING) checkString(key, `${at} (key)`, max, out);
+          at.push(`[${JSON.stringify(key.length > 40 ? `${key.slice(0, 40)}…` : key)}]`);
+          if (field.mapKey === ScalarType.STRING) checkString(key, at, max, out, " (key)");
           if (field.mapKind === "message") walk(field.message, element as Record<string, unknown>, at, max, out);
           else checkString(element, at, max, out);
+          at.pop();
         }
         break;
       default:
         break;
     }
+    at.pop();
   }
 }
 
-function checkString(value: unknown, path: string, max: number, out: FieldViolation[]): void {
+function checkString(value: unknown, at: At, max: number, out: FieldViolation[], suffix?: string): void {
   // .length counts UTF-16 units, never fewer than characters: only a long string needs counting.
   if (typeof value !== "string" || value.length <= max) return;
   const chars = [...value].length;
   if (chars <= max) return;
-  out.push({ field: path, description: `must be at most ${max} characters, got ${chars}`, reason: "TOO_LONG" });
+  out.push({
+    field: pathOf(at, suffix),
+    description: `must be at most ${max} characters, got ${chars}`,
+    reason: "TOO_LONG",
+  });
 }
 
 // Whether a message type can hold a string anywhere, computed once per type (most responses of
 // the walk are "no" for whole subtrees). A type that refers to itself counts as "yes".
 const holdsStrings = new WeakMap<DescMessage, boolean>();
 
-function mayHoldStrings(desc: DescMessage, visiting = new Set<DescMessage>()): boolean {
+function mayHoldStrings(desc: DescMessage, visitingTypes?: Set<DescMessage>): boolean {
   const known = holdsStrings.get(desc);
   if (known !== undefined) return known;
+  // Made only on a type's first visit: the walk asks about every field of every request.
+  const visiting = visitingTypes ?? new Set<DescMessage>();
   if (visiting.has(desc)) return true;
   visiting.add(desc);
   const answer = desc.fields.some((f) => fieldMayHoldStrings(f, visiting));

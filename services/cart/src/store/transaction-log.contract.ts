@@ -1,7 +1,7 @@
 import { type Cart, CartStatus } from "@pos/gen/pos/cart/v1/cart_pb.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { bigAmount, richCart } from "./cart-fixture.js";
-import type { CartKey } from "./cart-store.js";
+import { type CartKey, freezeCart } from "./cart-store.js";
 import type { TransactionLog } from "./transaction-log.js";
 
 let seq = 0;
@@ -140,6 +140,18 @@ export function runTransactionLogContract(label: string, open: () => Promise<Tra
       found.cart.staffId = "changed result";
       found.cart.payments.length = 0;
       expect((await log.find(key))?.cart).toEqual(finalCart(key, "0001"));
+    });
+
+    it("records a cart as the store hands it out (frozen whole) and finds it as a copy one may change", async () => {
+      const key = freshKey();
+      const cart = freezeCart(finalCart(key, "0002"));
+      expect(await log.record({ kind: "sale", cart })).toEqual({ written: true });
+      const found = await log.find(key);
+      if (found === undefined) throw new Error("record missing");
+      expect(found.cart).toEqual(finalCart(key, "0002"));
+      found.cart.transactionNo = "changed result";
+      found.cart.lines.length = 0;
+      expect((await log.find(key))?.cart).toEqual(finalCart(key, "0002"));
     });
   });
 }
