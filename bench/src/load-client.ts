@@ -146,7 +146,7 @@ async function runCart(spec: CartSpec): Promise<ClientResult> {
   // The terminals call through cart's own lean transport (the "fast" client): in a closed loop the
   // 20 terminals move in step with cart and master-data (one batch after another), so every µs the
   // load client spends per call is a µs cart waits; connect-node's transport cost about as much
-  // CPU per call as cart itself (bench/README.md, "the load client").
+  // CPU per call as cart itself (bench/README.md, "cart's client side"; decision record 0004).
   const wire = createWireTransport(
     { url: spec.baseUrl, protocol: "grpc", httpVersion: "2", format: "binary", client: "fast" },
     { interceptors: [sendHeaders(spec.headers)] },
