@@ -48,7 +48,7 @@ const baselineRev = process.argv.includes("--no-baseline")
   ? undefined
   : (process.argv.find((a) => a.startsWith("--baseline="))?.slice("--baseline=".length) ?? defaultBaseline);
 // Closed loop runs in rounds, each round every build and client in turn: a slow spell of the
-// machine (closed-loop CPU per call moves ±15 % between minutes here) then hits all of them, and
+// machine (closed-loop CPU per call moves ±15–25 % between minutes here) then hits all of them, and
 // the goals take the median round (calls/s: the median of the per-round ratios).
 const settings = quick
   ? {
@@ -73,6 +73,9 @@ const settings = quick
     };
 const modes = ["back-to-back", "closed-loop", "paced"] as const;
 type CartMode = (typeof modes)[number];
+/** " 2" for the second closed-loop round when there are several; "" otherwise. */
+const roundLabel = (mode: CartMode, round: number) =>
+  mode === "closed-loop" && settings.closedRounds > 1 ? ` ${round}` : "";
 const terminals = 20;
 const think: [number, number] = [500, 1500];
 
@@ -156,8 +159,10 @@ async function main(): Promise<void> {
       mode: CartMode,
       round: number,
     ): Promise<void> => {
-      const rounds = mode === "closed-loop" && settings.closedRounds > 1 ? ` ${round}/${settings.closedRounds}` : "";
-      say(`cart → master-data ${w.name}, ${client}${client.startsWith("build") ? "" : " client"}, ${mode}${rounds}`);
+      const of = roundLabel(mode, round) === "" ? "" : `/${settings.closedRounds}`;
+      say(
+        `cart → master-data ${w.name}, ${client}${client.startsWith("build") ? "" : " client"}, ${mode}${roundLabel(mode, round)}${of}`,
+      );
       const cart = await start("cart", cartEntry, {
         CART_PORT: "0",
         LOG_LEVEL: "info",
@@ -305,7 +310,7 @@ function report(floor: FloorRow[], carts: CartRow[], lines: LinesResult[], wallS
     const b = bare(c.wire, c.mode === "paced" ? "paced" : "back-to-back");
     const floorNote = c.mode === "closed-loop" ? "(queued)" : x(r.masterData?.p50Ms, b?.latency.p50Ms);
     out.push(
-      `| ${c.wire} | ${c.client} | ${c.mode}${c.mode === "closed-loop" && settings.closedRounds > 1 ? ` ${c.round}` : ""} | ${Math.round(rps ?? 0)} | ${f2(r.latency.p50Ms)} | ${f2(r.latency.p99Ms)} | ${r.errors} | ${f2(r.masterData?.p50Ms)} | ${floorNote} | ${us(cartCpuOf(r))} | ${us(cpuPerRequestUs(r.cpuMs.masterData ?? 0, r.requests))} | ${c.client === "fast" ? x(rps, otherRps) : "–"} | ${x(rps, rpsOf(old))} | ${x(cartCpuOf(r), cartCpuOf(old))} |`,
+      `| ${c.wire} | ${c.client} | ${c.mode}${roundLabel(c.mode, c.round)} | ${Math.round(rps ?? 0)} | ${f2(r.latency.p50Ms)} | ${f2(r.latency.p99Ms)} | ${r.errors} | ${f2(r.masterData?.p50Ms)} | ${floorNote} | ${us(cartCpuOf(r))} | ${us(cpuPerRequestUs(r.cpuMs.masterData ?? 0, r.requests))} | ${c.client === "fast" ? x(rps, otherRps) : "–"} | ${x(rps, rpsOf(old))} | ${x(cartCpuOf(r), cartCpuOf(old))} |`,
     );
   }
   out.push(
