@@ -386,14 +386,18 @@ function readBody(req: Readable, headers: NodeHeaders, readMaxBytes: number): Pr
     const chunks: Buffer[] = [];
     let size = 0;
     let settled = false;
-    const cleanup = () => {
+    // Detached once settled: Node keeps an HTTP/2 stream reachable until the next mark-compact
+    // (decision record 0004, point 8), and these listeners would keep the body and this promise with it.
+    const settle = () => {
       settled = true;
       req.off("data", onData);
+      req.off("end", onEnd);
+      req.off("error", onError);
     };
     const onData = (chunk: Buffer) => {
       size += chunk.byteLength;
       if (size > readMaxBytes) {
-        cleanup();
+        settle();
         // Dropped from here on: the answer does not wait for the rest.
         req.resume();
         reject(
@@ -406,18 +410,21 @@ function readBody(req: Readable, headers: NodeHeaders, readMaxBytes: number): Pr
       }
       chunks.push(chunk);
     };
-    req.on("data", onData);
-    req.once("end", () => {
+    const onEnd = () => {
       if (settled) return;
-      settled = true;
+      settle();
       resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size));
-    });
+    };
     // Also a client that goes away mid-body (ECONNRESET, stream reset): nothing to answer then.
-    req.on("error", (e: Error) => {
+    const onError = (e: Error) => {
       if (settled) return;
-      cleanup();
+      settle();
       reject(new ConnectError(`reading the request failed: ${e.message}`, Code.Canceled));
-    });
+    };
+    req.on("data", onData);
+    req.on("end", onEnd);
+    // Later errors (a reset after the body) are the exchange's: it keeps a listener of its own.
+    req.on("error", onError);
   });
 }
 

@@ -129,6 +129,9 @@ function truncatedError(): ConnectError {
   return new ConnectError("connection closed mid-response", Code.Unavailable);
 }
 
+/** An 'error' listener for a stream whose call is over: without one, a late error would crash the process. */
+function ignore(): void {}
+
 function abortError(signal: AbortSignal): ConnectError {
   return ConnectError.from(signal.reason, Code.Canceled);
 }
@@ -162,7 +165,6 @@ export function createUndiciHttp1Sender(
         if (signal.aborted) return reject(abortError(signal));
         if (closed) return reject(new ConnectError("transport closed", Code.Unavailable));
         const exchange = new Exchange(readMaxBytes, signal, resolve, reject);
-        signal.addEventListener("abort", exchange, { once: true });
         // undici sets content-length from the body itself, and refuses a second one in `headers`.
         pool.dispatch({ path: prefix + path, method: "POST", headers, body }, exchange);
       });
@@ -193,8 +195,8 @@ function reloadingConnector(tls: TlsContextSource): buildConnector.connector {
 }
 
 /**
- * One call as undici's dispatch handler and the signal's abort listener at once (no closures per
- * call): it settles the send() promise exactly once, whichever of response, error or abort comes first.
+ * One call as undici's dispatch handler: it settles the send() promise exactly once, whichever of
+ * response, error or abort comes first.
  */
 class Exchange implements Dispatcher.DispatchHandler {
   readonly #max: number;
@@ -207,6 +209,7 @@ class Exchange implements Dispatcher.DispatchHandler {
   #headers: http.IncomingHttpHeaders = noTrailers;
   #chunks: Buffer[] = [];
   #size = 0;
+  readonly #onAbort: () => void;
 
   constructor(
     max: number,
@@ -218,6 +221,12 @@ class Exchange implements Dispatcher.DispatchHandler {
     this.#signal = signal;
     this.#resolve = resolve;
     this.#reject = reject;
+    // A function, not this object as a handleEvent listener: for an object, Node's EventTarget
+    // wraps it in an arrow function assigned to a property, which V8 allocates in old space, and
+    // that closure then held this exchange (its response, the caller's promise chain) through every
+    // scavenge until the next mark-compact (decision record 0004, point 9).
+    this.#onAbort = this.#abortedByCaller.bind(this);
+    signal.addEventListener("abort", this.#onAbort, { once: true });
   }
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
@@ -273,8 +282,7 @@ class Exchange implements Dispatcher.DispatchHandler {
     );
   }
 
-  /** The signal's abort listener. */
-  handleEvent(): void {
+  #abortedByCaller(): void {
     this.#refuse(abortError(this.#signal));
   }
 
@@ -288,7 +296,7 @@ class Exchange implements Dispatcher.DispatchHandler {
   #finish(): boolean {
     if (this.#settled) return false;
     this.#settled = true;
-    this.#signal.removeEventListener("abort", this);
+    this.#signal.removeEventListener("abort", this.#onAbort);
     return true;
   }
 }
@@ -367,23 +375,33 @@ export function createHttp2Sender(
         };
         const onAbort = (): void => fail(abortError(signal));
         const sink = createBodySink(readMaxBytes, fail);
-        stream.on("response", (h) => {
+        const onResponse = (h: http2.IncomingHttpHeaders & http2.IncomingHttpStatusHeader) => {
           status = Number(h[":status"]);
           responseHeaders = h;
-        });
-        stream.on("data", (chunk: Buffer) => {
+        };
+        const onData = (chunk: Buffer) => {
           if (!settled) sink.push(chunk);
-        });
-        stream.on("trailers", (t) => {
+        };
+        const onTrailers = (t: http2.IncomingHttpHeaders) => {
           trailers = t;
-        });
+        };
         let ended = false;
-        stream.on("end", () => {
+        const onEnd = () => {
           ended = true;
-        });
-        stream.on("error", (e) => fail(networkError(e, "stream failed")));
+        };
+        const onError = (e: Error) => fail(networkError(e, "stream failed"));
         // Settled on 'close', not 'end': a session torn down mid-answer also ends its streams.
-        stream.on("close", () => {
+        const onClose = () => {
+          // Node keeps a closed stream reachable until the next mark-compact (decision record
+          // 0004, point 8): without its listeners it no longer keeps this call's answer too.
+          stream
+            .off("response", onResponse)
+            .off("data", onData)
+            .off("trailers", onTrailers)
+            .off("end", onEnd)
+            .off("error", onError)
+            .off("close", onClose)
+            .on("error", ignore);
           if (settled) return;
           const code = stream.rstCode ?? 0;
           if (ended && code === http2.constants.NGHTTP2_NO_ERROR) {
@@ -398,7 +416,14 @@ export function createHttp2Sender(
               ? "stream refused by the peer"
               : `stream closed before the response ended (HTTP/2 code ${code})`;
           fail(new ConnectError(reason, Code.Unavailable));
-        });
+        };
+        stream
+          .on("response", onResponse)
+          .on("data", onData)
+          .on("trailers", onTrailers)
+          .on("end", onEnd)
+          .on("error", onError)
+          .on("close", onClose);
         signal.addEventListener("abort", onAbort, { once: true });
         stream.end(body);
       });
