@@ -104,6 +104,13 @@ const us = (n: number | undefined) => (n === undefined ? "–" : Math.round(n).t
 const x = (a: number | undefined, b: number | undefined) =>
   a === undefined || b === undefined || b === 0 ? "–" : `${(a / b).toFixed(2)}×`;
 
+/** Bare rows measured right before one transport's fast case of one mode: its floor, same minutes. */
+interface NearFloor {
+  wire: string;
+  mode: "back-to-back" | "paced";
+  rows: FloorRow[];
+}
+
 interface CartRow {
   wire: string;
   /** "fast" / "connect-node" on today's build; the commit for the baseline's rows (connect-node underneath). */
@@ -132,6 +139,7 @@ async function main(): Promise<void> {
   const floor: FloorRow[] = [];
   const carts: CartRow[] = [];
   const lines: LinesResult[] = [];
+  const near: NearFloor[] = [];
   try {
     const md = await start("master-data", entries.masterData, { MASTER_DATA_PORT: "0", LOG_LEVEL: "info" });
 
@@ -149,6 +157,21 @@ async function main(): Promise<void> {
       headers: benchCredential,
     };
     floor.push(...(await runChild<FloorRow[]>(entries.floorClient, floorSpec, 30 * 60_000)));
+
+    // This machine's speed drifts between minutes (bench/README.md), so each transport's fast case
+    // is compared with bare rows measured right before it, not only with the floor at the start:
+    // the bare request of its HTTP version, and for paced also HTTP/2's (the terminal's hop to cart).
+    const probeFloor = async (w: (typeof wires)[number], mode: NearFloor["mode"]): Promise<void> => {
+      const kinds: FloorKind[] =
+        w.wire.httpVersion === "2" ? ["bare-h2"] : mode === "paced" ? ["bare-h1", "bare-h2"] : ["bare-h1"];
+      say(`floor next to ${w.name}, ${mode}: ${kinds.join(", ")}`);
+      const rows = await runChild<FloorRow[]>(
+        entries.floorClient,
+        { ...floorSpec, kinds, modes: [mode] } satisfies FloorSpec,
+        10 * 60_000,
+      );
+      near.push({ wire: w.name, mode, rows });
+    };
 
     // One cart case: a cart process of `cartEntry` calling master-data at `target`, loaded by the client.
     const cartCase = async (
@@ -212,7 +235,10 @@ async function main(): Promise<void> {
           if (old !== undefined && oldMd !== undefined) {
             await cartCase(old.cartEntry, oldMd, w, `build ${old.rev}`, mode, round);
           }
-          for (const client of clients) await cartCase(entries.cart, md, w, client, mode, round);
+          for (const client of clients) {
+            if (client === "fast" && mode !== "closed-loop") await probeFloor(w, mode);
+            await cartCase(entries.cart, md, w, client, mode, round);
+          }
         }
       }
     }
@@ -244,12 +270,12 @@ async function main(): Promise<void> {
     await Promise.all([...running].map((s) => s.stop()));
   }
 
-  const md = report(floor, carts, lines, (Date.now() - began) / 1000);
+  const md = report(floor, near, carts, lines, (Date.now() - began) / 1000);
   const dir = path.join(repoRoot, "bench/results");
   await mkdir(dir, { recursive: true });
   const name = quick ? "client-quick" : "client-latest";
   await writeFile(path.join(dir, `${name}.md`), `${md}\n`);
-  await writeFile(path.join(dir, `${name}.json`), `${JSON.stringify({ floor, carts, lines }, null, 2)}\n`);
+  await writeFile(path.join(dir, `${name}.json`), `${JSON.stringify({ floor, near, carts, lines }, null, 2)}\n`);
   process.stdout.write(`${md}\n`);
   const errors =
     floor.reduce((n, r) => n + r.errors, 0) +
@@ -262,7 +288,7 @@ async function main(): Promise<void> {
   process.exit(0);
 }
 
-function report(floor: FloorRow[], carts: CartRow[], lines: LinesResult[], wallS: number): string {
+function report(floor: FloorRow[], near: NearFloor[], carts: CartRow[], lines: LinesResult[], wallS: number): string {
   const out: string[] = [];
   const load = os.loadavg().map((l) => l.toFixed(1));
   out.push(
@@ -279,11 +305,33 @@ function report(floor: FloorRow[], carts: CartRow[], lines: LinesResult[], wallS
     const h2 = /HTTP\/2/.test(kind);
     return floor.find((r) => r.mode === mode && r.kind.startsWith(h2 ? "bare node:http2" : "bare node:http ("));
   };
+  /** The bare row measured next to this transport's case (same minutes), else the one at the start. */
+  const bareNear = (wire: string, mode: NearFloor["mode"], h2 = /HTTP\/2/.test(wire)) =>
+    near
+      .find((n) => n.wire === wire && n.mode === mode)
+      ?.rows.find((r) => r.kind.startsWith(h2 ? "bare node:http2" : "bare node:http (")) ??
+    bare(h2 ? "HTTP/2" : "HTTP/1.1", mode);
   for (const r of floor) {
     const b = r.kind.startsWith("bare") ? undefined : bare(r.kind, r.mode);
     out.push(
       `| ${r.kind} | ${r.mode} | ${f2(r.latency.p50Ms)} | ${f2(r.latency.p99Ms)} | ${x(r.latency.p50Ms, b?.latency.p50Ms)} | ${us(r.clientCpuUsPerCall)} | ${x(r.clientCpuUsPerCall, b?.clientCpuUsPerCall)} | ${us(r.serverCpuUsPerCall)} | ${r.errors} |`,
     );
+  }
+  if (near.length > 0) {
+    out.push(
+      "",
+      "### The floor next to each case: the same bare requests, measured right before that transport's fast case",
+      "",
+      "| next to | mode | bare request | p50 ms | p99 ms | client CPU µs/call | master-data CPU µs/call | errors |",
+      "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: |",
+    );
+    for (const n of near) {
+      for (const r of n.rows) {
+        out.push(
+          `| ${n.wire} | ${n.mode} | ${r.kind} | ${f2(r.latency.p50Ms)} | ${f2(r.latency.p99Ms)} | ${us(r.clientCpuUsPerCall)} | ${us(r.serverCpuUsPerCall)} | ${r.errors} |`,
+        );
+      }
+    }
   }
   out.push(
     "",
@@ -291,7 +339,7 @@ function report(floor: FloorRow[], carts: CartRow[], lines: LinesResult[], wallS
     "",
     `back-to-back: 1 terminal, no think time, ${settings.cartMs / 1000} s; closed-loop: ${terminals} terminals, no think time (throughput, CPU per call), ${settings.cartMs / 1000} s${settings.closedRounds > 1 ? `, ${settings.closedRounds} rounds (closed-loop 1, 2, …), each round every build and client in turn` : ""}; paced: ${terminals} terminals, ${think[0]}–${think[1]} ms think time before each call, ${settings.pacedMs / 1000} s.`,
     "",
-    "Every case warms up closed loop first (2 s; paced too, so paced latency is a warm process's). master-data inside cart: cart's own histogram over the measured window (p50 is a bucket bound, ±5 %; the old build reports no buckets: its p50 is since start, warm-up included, ±10 %); its floor is the bare row of the same HTTP version, same mode.",
+    "Every case warms up closed loop first (2 s; paced too, so paced latency is a warm process's). master-data inside cart: cart's own histogram over the measured window (p50 is a bucket bound, ±5 %; the old build reports no buckets: its p50 is since start, warm-up included, ±10 %); its floor (vs bare) is the bare row of the same HTTP version and mode measured right before that transport's fast case (the table above).",
     "",
     `"build REV": the whole system (its master-data and cart, connect-node client) at that commit, in this run; "vs build" compares today's row of the same transport and mode with it.`,
     "",
@@ -307,7 +355,7 @@ function report(floor: FloorRow[], carts: CartRow[], lines: LinesResult[], wallS
       carts.find((o) => o.wire === c.wire && o.mode === c.mode && o.round === c.round && client(o))?.result;
     const old = c.client.startsWith("build") ? undefined : same((o) => o.client.startsWith("build"));
     const otherRps = rpsOf(same((o) => o.client === "connect-node"));
-    const b = bare(c.wire, c.mode === "paced" ? "paced" : "back-to-back");
+    const b = bareNear(c.wire, c.mode === "paced" ? "paced" : "back-to-back");
     const floorNote = c.mode === "closed-loop" ? "(queued)" : x(r.masterData?.p50Ms, b?.latency.p50Ms);
     out.push(
       `| ${c.wire} | ${c.client} | ${c.mode}${roundLabel(c.mode, c.round)} | ${Math.round(rps ?? 0)} | ${f2(r.latency.p50Ms)} | ${f2(r.latency.p99Ms)} | ${r.errors} | ${f2(r.masterData?.p50Ms)} | ${floorNote} | ${us(cartCpuOf(r))} | ${us(cpuPerRequestUs(r.cpuMs.masterData ?? 0, r.requests))} | ${c.client === "fast" ? x(rps, otherRps) : "–"} | ${x(rps, rpsOf(old))} | ${x(cartCpuOf(r), cartCpuOf(old))} |`,
@@ -326,7 +374,7 @@ function report(floor: FloorRow[], carts: CartRow[], lines: LinesResult[], wallS
       `| ${l.prefill} | ${l.calls} | ${f2(l.latency.p50Ms)} | ${f2(l.latency.p99Ms)} | ${x(l.latency.p50Ms, one?.latency.p50Ms)} | ${us(l.cartCpuUsPerCall)} | ${x(l.cartCpuUsPerCall, one?.cartCpuUsPerCall)} | ${us(l.masterDataCpuUsPerCall)} | ${l.errors} |`,
     );
   }
-  out.push("", ...goals(floor, carts, lines, bare));
+  out.push("", ...goals(carts, lines, bareNear));
   return out.join("\n");
 }
 
@@ -335,10 +383,9 @@ function report(floor: FloorRow[], carts: CartRow[], lines: LinesResult[], wallS
  * goal and transport: the ratio or number, the bound, and whether it holds.
  */
 function goals(
-  floor: FloorRow[],
   carts: CartRow[],
   lines: LinesResult[],
-  bare: (kind: string, mode: string) => FloorRow | undefined,
+  bare: (wire: string, mode: NearFloor["mode"], h2?: boolean) => FloorRow | undefined,
 ): string[] {
   const out = [
     "### Goals (issue 8), on this run's rows, cart's default client (fast)",
@@ -363,7 +410,6 @@ function goals(
   const find = (wire: string, client: CartRow["client"] | "build", mode: CartMode) =>
     findAll(wire, client, mode)[0]?.result;
   const rps = (r: ClientResult | undefined) => (r && r.windowMs > 0 ? r.requests / (r.windowMs / 1000) : undefined);
-  const bareH2Paced = floor.find((r) => r.mode === "paced" && r.kind.startsWith("bare node:http2"));
   for (const w of wires) {
     for (const mode of ["back-to-back", "paced"] as const) {
       const r = find(w.name, "fast", mode);
@@ -400,7 +446,8 @@ function goals(
   for (const w of wires) {
     const r = find(w.name, "fast", "paced");
     // Two hops: the terminal → cart (gRPC, HTTP/2) and cart → master-data (this transport's HTTP version).
-    const hops = (bareH2Paced?.latency.p50Ms ?? Number.NaN) + (bare(w.name, "paced")?.latency.p50Ms ?? Number.NaN);
+    const hops =
+      (bare(w.name, "paced", true)?.latency.p50Ms ?? Number.NaN) + (bare(w.name, "paced")?.latency.p50Ms ?? Number.NaN);
     row(
       "paced: cart p50 vs two bare hops",
       w.name,

@@ -29,6 +29,8 @@ export interface FloorSpec {
   pacedCalls: number;
   /** Idle time before each paced call: long enough for both processes to fall asleep. */
   pacedGapMs: [number, number];
+  /** The modes to measure (default both): a probe next to one cart case needs only that case's. */
+  modes?: Array<"back-to-back" | "paced">;
   /** Sent with every call: the credential (see credential.ts). */
   headers: Record<string, string>;
 }
@@ -165,7 +167,7 @@ async function runFloor(spec: FloorSpec): Promise<FloorRow[]> {
           ? bareCaller(spec.baseUrl, true, spec.headers)
           : transportCaller(spec.baseUrl, kind, spec.headers);
     for (let i = 0; i < 200; i++) await caller.call(distinctItemCodes(random, 1));
-    for (const mode of ["back-to-back", "paced"] as const) {
+    for (const mode of spec.modes ?? (["back-to-back", "paced"] as const)) {
       const n = mode === "paced" ? spec.pacedCalls : spec.calls;
       const samples: number[] = [];
       let errors = 0;
