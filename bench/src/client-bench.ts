@@ -39,6 +39,10 @@ const wires = [
   { name: "gRPC-Web, HTTP/1.1", wire: { protocol: "grpc-web", httpVersion: "1.1", format: "binary" } },
 ] as const;
 const clients: ClientKind[] = ["fast", "connect-node"];
+// The fast client with cart's batching of concurrent lookups off (MASTER_DATA_BATCHING=false), in
+// the closed loop only: there the 20 terminals' lookups arrive together and batching changes how
+// many master-data calls a cart call costs; one terminal (back to back) never shares a call.
+const noBatching = "fast, batching off" as const;
 
 const quick = process.argv.includes("--quick");
 // The commit at which issue 8 measured cart (463 cart calls/s closed loop): cart and master-data
@@ -114,7 +118,7 @@ interface NearFloor {
 interface CartRow {
   wire: string;
   /** "fast" / "connect-node" on today's build; the commit for the baseline's rows (connect-node underneath). */
-  client: ClientKind | `build ${string}`;
+  client: ClientKind | typeof noBatching | `build ${string}`;
   mode: CartMode;
   /** 1-based; closed loop has settings.closedRounds rounds, the other modes one. */
   round: number;
@@ -193,7 +197,11 @@ async function main(): Promise<void> {
         MASTER_DATA_PROTOCOL: w.wire.protocol,
         MASTER_DATA_HTTP_VERSION: w.wire.httpVersion,
         MASTER_DATA_FORMAT: w.wire.format,
-        ...(client.startsWith("build") ? {} : { MASTER_DATA_CLIENT: client }),
+        ...(client.startsWith("build")
+          ? {}
+          : client === noBatching
+            ? { MASTER_DATA_CLIENT: "fast", MASTER_DATA_BATCHING: "false" }
+            : { MASTER_DATA_CLIENT: client }),
         ITEM_CACHE_TTL_MS: "0",
       });
       const spec: CartSpec = {
@@ -235,7 +243,7 @@ async function main(): Promise<void> {
           if (old !== undefined && oldMd !== undefined) {
             await cartCase(old.cartEntry, oldMd, w, `build ${old.rev}`, mode, round);
           }
-          for (const client of clients) {
+          for (const client of mode === "closed-loop" ? [...clients, noBatching] : clients) {
             if (client === "fast" && mode !== "closed-loop") await probeFloor(w, mode);
             await cartCase(entries.cart, md, w, client, mode, round);
           }
@@ -343,8 +351,8 @@ function report(floor: FloorRow[], near: NearFloor[], carts: CartRow[], lines: L
     "",
     `"build REV": the whole system (its master-data and cart, connect-node client) at that commit, in this run; "vs build" compares today's row of the same transport and mode with it.`,
     "",
-    "| cart → master-data | client | mode | cart calls/s | cart p50 ms | p99 ms | errors | md call inside cart p50 ms | vs bare | cart CPU µs/call | master-data CPU µs/call | calls/s vs connect-node | calls/s vs build | cart CPU vs build |",
-    "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    "| cart → master-data | client | mode | cart calls/s | cart p50 ms | p99 ms | errors | md call inside cart p50 ms | vs bare | md calls per cart call | cart CPU µs/call | master-data CPU µs/call | calls/s vs connect-node | calls/s vs build | cart CPU vs build |",
+    "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
   );
   const rpsOf = (r: ClientResult | undefined) => (r && r.windowMs > 0 ? r.requests / (r.windowMs / 1000) : undefined);
   const cartCpuOf = (r: ClientResult | undefined) => (r ? cpuPerRequestUs(r.cpuMs.cart ?? 0, r.requests) : undefined);
@@ -358,9 +366,10 @@ function report(floor: FloorRow[], near: NearFloor[], carts: CartRow[], lines: L
     const b = bareNear(c.wire, c.mode === "paced" ? "paced" : "back-to-back");
     const floorNote = c.mode === "closed-loop" ? "(queued)" : x(r.masterData?.p50Ms, b?.latency.p50Ms);
     out.push(
-      `| ${c.wire} | ${c.client} | ${c.mode}${roundLabel(c.mode, c.round)} | ${Math.round(rps ?? 0)} | ${f2(r.latency.p50Ms)} | ${f2(r.latency.p99Ms)} | ${r.errors} | ${f2(r.masterData?.p50Ms)} | ${floorNote} | ${us(cartCpuOf(r))} | ${us(cpuPerRequestUs(r.cpuMs.masterData ?? 0, r.requests))} | ${c.client === "fast" ? x(rps, otherRps) : "–"} | ${x(rps, rpsOf(old))} | ${x(cartCpuOf(r), cartCpuOf(old))} |`,
+      `| ${c.wire} | ${c.client} | ${c.mode}${roundLabel(c.mode, c.round)} | ${Math.round(rps ?? 0)} | ${f2(r.latency.p50Ms)} | ${f2(r.latency.p99Ms)} | ${r.errors} | ${f2(r.masterData?.p50Ms)} | ${floorNote} | ${r.masterData === undefined || r.requests === 0 ? "–" : f2(r.masterData.windowCount / r.requests)} | ${us(cartCpuOf(r))} | ${us(cpuPerRequestUs(r.cpuMs.masterData ?? 0, r.requests))} | ${c.client === "fast" ? x(rps, otherRps) : "–"} | ${x(rps, rpsOf(old))} | ${x(cartCpuOf(r), cartCpuOf(old))} |`,
     );
   }
+  out.push("", ...batchingShare(carts));
   out.push(
     "",
     "### AddLineItems (1 item) on long carts, one call at a time (gRPC to cart, fast gRPC client to master-data)",
@@ -474,6 +483,38 @@ function goals(
     1.5,
     "×",
   );
+  return out;
+}
+
+/**
+ * What batching concurrent lookups (item-batcher.ts) changes in the closed loop: the fast client
+ * with it (the default) and without it, medians over the rounds.
+ */
+function batchingShare(carts: CartRow[]): string[] {
+  const out = [
+    "### Batching's share: closed loop, the fast client with cart's batching of concurrent lookups on (default) and off",
+    "",
+    "| cart → master-data | md calls per cart call, on | off | cart CPU µs/call, on | off | on vs off | master-data CPU µs/call, on | off |",
+    "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+  ];
+  const of = (wire: string, client: CartRow["client"]) =>
+    carts.filter((c) => c.wire === wire && c.mode === "closed-loop" && c.client === client).map((c) => c.result);
+  const mdCalls = (rs: ClientResult[]) =>
+    medianOf(
+      rs.map((r) =>
+        r.masterData === undefined || r.requests === 0 ? undefined : r.masterData.windowCount / r.requests,
+      ),
+    );
+  const cpu = (rs: ClientResult[], who: "cart" | "masterData") =>
+    medianOf(rs.map((r) => cpuPerRequestUs(r.cpuMs[who] ?? 0, r.requests)));
+  for (const w of wires) {
+    const on = of(w.name, "fast");
+    const off = of(w.name, noBatching);
+    if (off.length === 0) continue;
+    out.push(
+      `| ${w.name} | ${f2(mdCalls(on))} | ${f2(mdCalls(off))} | ${us(cpu(on, "cart"))} | ${us(cpu(off, "cart"))} | ${x(cpu(on, "cart"), cpu(off, "cart"))} | ${us(cpu(on, "masterData"))} | ${us(cpu(off, "masterData"))} |`,
+    );
+  }
   return out;
 }
 

@@ -80,6 +80,7 @@ describe("cart config", () => {
         breakerOpenMs: 1000,
         cacheTtlMs: 30_000,
         cacheMaxEntries: 10_000,
+        batching: true,
       },
       redisUrl: undefined,
       redisTimeoutMs: 1000,
@@ -108,6 +109,11 @@ describe("cart config", () => {
       httpVersion: "1.1",
       format: "json",
     });
+  });
+
+  it("turns batching of concurrent lookups off with MASTER_DATA_BATCHING=false", () => {
+    expect(readCartConfig({ MASTER_DATA_BATCHING: "false" }).masterData.batching).toBe(false);
+    expect(problemsOf({ MASTER_DATA_BATCHING: "sometimes" })).toHaveLength(1);
   });
 
   it("names every bad variable in one error, including combinations that cannot work", () => {

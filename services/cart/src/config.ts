@@ -27,6 +27,8 @@ export interface CartConfig extends ServerSettings {
     breakerOpenMs: number;
     cacheTtlMs: number;
     cacheMaxEntries: number;
+    /** One BatchGetItemDetails for the codes of concurrent cart calls (item-batcher.ts). */
+    batching: boolean;
     /** While on the fallback, the first call after this long tries the primary again. */
     retryPrimaryAfterMs?: number;
     /** https:// master-data: CA and client certificate files (MASTER_DATA_CA_FILE, …); Node's roots when absent. */
@@ -81,6 +83,7 @@ export function readCartConfig(env: Env): CartConfig {
       breakerOpenMs: r.int("MASTER_DATA_BREAKER_OPEN_MS", 1000, 10, 600_000),
       cacheTtlMs: r.int("ITEM_CACHE_TTL_MS", 30_000, 0, 86_400_000),
       cacheMaxEntries: r.int("ITEM_CACHE_MAX_ENTRIES", 10_000, 0, 1_000_000),
+      batching: r.bool("MASTER_DATA_BATCHING", true),
       retryPrimaryAfterMs: r.int("MASTER_DATA_FALLBACK_RETRY_PRIMARY_MS", 5000, 10, 3_600_000),
     },
     redisUrl: r.optionalString("REDIS_URL"),

@@ -86,7 +86,10 @@ export async function openCartDependencies(
     onBreakerStateChange: options.onBreakerStateChange,
     failover: { retryPrimaryAfterMs: md.retryPrimaryAfterMs, onSwitch: options.onMasterDataRouteSwitch },
   });
-  const items = createItemClient(transport, { cache: { ttlMs: md.cacheTtlMs, maxEntries: md.cacheMaxEntries } });
+  const items = createItemClient(transport, {
+    cache: { ttlMs: md.cacheTtlMs, maxEntries: md.cacheMaxEntries },
+    batching: md.batching,
+  });
   if (metrics !== undefined) {
     registerItemClientMetrics(metrics, items, {
       protocol: md.protocol,

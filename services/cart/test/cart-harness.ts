@@ -60,6 +60,7 @@ export async function startCart(
       breakerOpenMs: 500,
       cacheTtlMs: 30_000,
       cacheMaxEntries: 10_000,
+      batching: true,
       ...md,
     },
     redisUrl: "redisUrl" in overrides ? redis : redisUrl,

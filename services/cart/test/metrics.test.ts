@@ -136,6 +136,8 @@ describe("metrics: GET /metrics on both real processes", () => {
     // One lookup of two items, one tax list: everything else came from the cache.
     expect(sample(text, "pos_cart_master_data_calls_total", transport)).toBe(2);
     expect(sample(text, "pos_cart_master_data_retries_total", transport)).toBe(0);
+    // One cart call at a time: no call was shared with another's codes.
+    expect(sample(text, "pos_cart_master_data_batched_total", transport)).toBe(0);
     // ITEM0001 the second time, and the tax list after the first cart, come from the cache.
     expect(sample(text, "pos_cart_master_data_cache_hits_total", transport)).toBeGreaterThanOrEqual(2);
     expect(sample(text, "pos_cart_master_data_cache_misses_total", transport)).toBeGreaterThanOrEqual(3);

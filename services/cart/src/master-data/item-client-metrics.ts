@@ -47,6 +47,11 @@ export function registerItemClientMetrics(registry: Registry, client: ItemClient
     (s) => s.coalesced,
   );
   counter(
+    "pos_cart_master_data_batched_total",
+    "Item codes sent in a call shared with other cart calls' codes",
+    (s) => s.batched,
+  );
+  counter(
     "pos_cart_master_data_breaker_opened_total",
     "Times the master-data circuit breaker opened",
     (s) => s.breakerOpened,

@@ -237,6 +237,31 @@ describe("item client over a real master-data", () => {
       expect(client.stats()).toMatchObject({ calls: 1, coalesced: 9 });
     });
 
+    it("sends the codes of concurrent cart calls in one request; each caller gets its own items", async () => {
+      const client = clientOver(md.baseUrl, wire, fast);
+      const before = requestsTo(md.seen, batchPath).length;
+      const results = await Promise.all(
+        Array.from({ length: 6 }, (_, i) =>
+          client.getItems({ ...scope, terminalId: `R0${i}` }, [demoItemCode(300 + i), "GHOST"], { timeoutMs: 2_000 }),
+        ),
+      );
+      expect(requestsTo(md.seen, batchPath).length - before).toBe(1);
+      results.forEach((r, i) => {
+        expect([...r.items.keys()]).toEqual([demoItemCode(300 + i)]);
+        expect(r.notFound).toEqual(["GHOST"]);
+      });
+      // GHOST went once, joined by the five others.
+      expect(client.stats()).toMatchObject({ calls: 1, batched: 7, coalesced: 5 });
+    });
+
+    it("with batching off, each cart call sends its own request", async () => {
+      const client = clientOver(md.baseUrl, wire, { ...fast, batching: false });
+      const before = requestsTo(md.seen, batchPath).length;
+      await Promise.all(Array.from({ length: 4 }, (_, i) => client.getItems(scope, [demoItemCode(310 + i)])));
+      expect(requestsTo(md.seen, batchPath).length - before).toBe(4);
+      expect(client.stats()).toMatchObject({ calls: 4, batched: 0 });
+    });
+
     it("coalesces a code not found in the catalogue too", async () => {
       const client = clientOver(md.baseUrl, wire, fast);
       const before = requestsTo(md.seen, batchPath).length;

@@ -3,6 +3,7 @@ import type { Item } from "@pos/gen/pos/masterdata/v1/item_pb.js";
 import { ItemService } from "@pos/gen/pos/masterdata/v1/item_service_pb.js";
 import type { Tax } from "@pos/gen/pos/masterdata/v1/tax_pb.js";
 import { callContext, isCallerDeadlineError } from "./deadline.js";
+import { createItemBatcher } from "./item-batcher.js";
 import { createItemCache, type ItemCacheOptions, itemKey } from "./item-cache.js";
 import type { MasterDataTransport, MasterDataTransportStats } from "./transport.js";
 
@@ -34,6 +35,8 @@ export interface ItemClientStats extends MasterDataTransportStats {
   cacheMisses: number;
   /** Lookups that joined another caller's in-flight fetch instead of sending their own. */
   coalesced: number;
+  /** Item codes sent in a call shared with other cart calls' codes (batching on). */
+  batched: number;
 }
 
 export interface ItemClient {
@@ -49,6 +52,11 @@ export interface ItemClientOptions {
   taxTtlMs?: number;
   /** Codes per BatchGetItemDetails; master-data accepts up to 500. */
   batchSize?: number;
+  /**
+   * Send the codes of concurrent cart calls (those that arrived in the same round of I/O) in one
+   * call per store (item-batcher.ts). Off: each cart call sends its own. Default on.
+   */
+  batching?: boolean;
   now?: () => number;
 }
 
@@ -79,6 +87,14 @@ export function createItemClient(masterData: MasterDataTransport, options: ItemC
   const itemsInFlight = new Map<string, Promise<Item | undefined>>();
   const taxesInFlight = new Map<string, Promise<readonly Tax[]>>();
   const counters = { cacheHits: 0, cacheMisses: 0, coalesced: 0 };
+  const batcher =
+    options.batching === false
+      ? undefined
+      : createItemBatcher(fetchChunk, {
+          batchSize,
+          now,
+          markLeft: (err) => ownerLeft.add(err),
+        });
 
   /** The caller's signal and deadline for the interceptors; errors of a caller that left are marked for joiners. */
   async function invoke<T>(
@@ -142,26 +158,29 @@ export function createItemClient(masterData: MasterDataTransport, options: ItemC
         ),
       );
     }
-    for (let i = 0; i < toFetch.length; i += batchSize) {
-      const chunk = toFetch.slice(i, i + batchSize);
-      const fetched = fetchChunk(scope, chunk, call);
-      for (const code of chunk) {
-        const key = itemKey(scope.tenantId, scope.storeCode, code);
-        const one = fetched.then((found) => found.get(code));
-        // Joiners handle their own rejections; this only keeps an unjoined one from being "unhandled".
-        one.catch(() => {});
-        itemsInFlight.set(key, one);
-        void one
-          .finally(() => {
-            if (itemsInFlight.get(key) === one) itemsInFlight.delete(key);
-          })
-          .catch(() => {});
+    if (batcher === undefined) {
+      for (let i = 0; i < toFetch.length; i += batchSize) {
+        const chunk = toFetch.slice(i, i + batchSize);
+        const fetched = fetchChunk(scope, chunk, call);
+        for (const code of chunk)
+          share(
+            scope,
+            code,
+            fetched.then((found) => found.get(code)),
+          );
+        waits.push(
+          fetched.then((found) => {
+            for (const code of chunk) results.set(code, found.get(code));
+          }),
+        );
       }
-      waits.push(
-        fetched.then((found) => {
-          for (const code of chunk) results.set(code, found.get(code));
-        }),
-      );
+    } else {
+      const deadline = call.timeoutMs === undefined ? undefined : now() + call.timeoutMs;
+      for (const code of toFetch) {
+        const one = batcher.load({ scope, code, call, deadline });
+        share(scope, code, one);
+        waits.push(one.then((item) => void results.set(code, item)));
+      }
     }
     await Promise.all(waits);
 
@@ -172,6 +191,19 @@ export function createItemClient(masterData: MasterDataTransport, options: ItemC
       else out.items.set(code, item);
     }
     return out;
+  }
+
+  /** Records a fetch in flight, so that lookups of the same code join it instead of sending their own. */
+  function share(scope: ItemScope, code: string, one: Promise<Item | undefined>): void {
+    const key = itemKey(scope.tenantId, scope.storeCode, code);
+    // Joiners handle their own rejections; this only keeps an unjoined one from being "unhandled".
+    one.catch(() => {});
+    itemsInFlight.set(key, one);
+    void one
+      .finally(() => {
+        if (itemsInFlight.get(key) === one) itemsInFlight.delete(key);
+      })
+      .catch(() => {});
   }
 
   async function fetchTaxes(tenantId: string, call: CallOptions, mayRejoin: boolean): Promise<readonly Tax[]> {
@@ -203,7 +235,7 @@ export function createItemClient(masterData: MasterDataTransport, options: ItemC
     getTaxes(tenantId, call = {}) {
       return fetchTaxes(tenantId, call, true);
     },
-    stats: () => ({ ...masterData.stats(), ...counters }),
+    stats: () => ({ ...masterData.stats(), ...counters, batched: batcher?.shared() ?? 0 }),
   };
 }
 
