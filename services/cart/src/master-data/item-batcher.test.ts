@@ -1,5 +1,6 @@
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
+import { errorOf } from "@pos/common/testing";
 import { type Item, ItemSchema } from "@pos/gen/pos/masterdata/v1/item_pb.js";
 import { describe, expect, it } from "vitest";
 import { isCallerDeadlineError } from "./deadline.js";
@@ -54,16 +55,6 @@ function setup(options: { batchSize?: number; delayMs?: number; fail?: Error } =
 
 const store1 = (terminalId: string): ItemScope => ({ tenantId: "T0001", storeCode: "S001", terminalId });
 const store2 = (terminalId: string): ItemScope => ({ tenantId: "T0001", storeCode: "S002", terminalId });
-
-async function errorOf(p: Promise<unknown>): Promise<ConnectError> {
-  try {
-    await p;
-  } catch (e) {
-    expect(e).toBeInstanceOf(ConnectError);
-    return e as ConnectError;
-  }
-  throw new Error("expected the wait to fail");
-}
 
 describe("item batcher", () => {
   it("sends the codes of callers that asked in the same round as one call, and answers each its own", async () => {

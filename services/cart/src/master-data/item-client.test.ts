@@ -1,8 +1,8 @@
 import type { IncomingHttpHeaders } from "node:http";
 import type { AddressInfo } from "node:net";
 import { toJson } from "@bufbuild/protobuf";
-import { Code, ConnectError } from "@connectrpc/connect";
-import { testAuth } from "@pos/common/testing";
+import { Code } from "@connectrpc/connect";
+import { errorOf, testAuth } from "@pos/common/testing";
 import { ItemSchema } from "@pos/gen/pos/masterdata/v1/item_pb.js";
 import { TaxSchema } from "@pos/gen/pos/masterdata/v1/tax_pb.js";
 import {
@@ -85,16 +85,6 @@ afterEach(() => {
 
 function requestsTo(seen: RunningMasterData["seen"], path: string): RunningMasterData["seen"] {
   return seen.filter((s) => s.url.startsWith(path));
-}
-
-async function errorOf(promise: Promise<unknown>): Promise<ConnectError> {
-  try {
-    await promise;
-  } catch (e) {
-    expect(e).toBeInstanceOf(ConnectError);
-    return e as ConnectError;
-  }
-  throw new Error("expected the call to fail");
 }
 
 /** Delegates to a real store; throws StoreUnavailableError while `down`, answers after `delayMs`. */

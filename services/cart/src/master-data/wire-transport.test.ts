@@ -4,6 +4,7 @@ import type { AddressInfo } from "node:net";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError, createClient, type HandlerContext } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
+import { errorOf } from "@pos/common/testing";
 import { type Item, ItemSchema } from "@pos/gen/pos/masterdata/v1/item_pb.js";
 import { GetItemDetailResponseSchema, ItemService } from "@pos/gen/pos/masterdata/v1/item_service_pb.js";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -88,15 +89,6 @@ function clientFor(url: string, wire: Wire, readMaxBytes?: number) {
   const t = createWireTransport({ url, ...wire }, { connection: readMaxBytes === undefined ? {} : { readMaxBytes } });
   opened.push(t);
   return createClient(ItemService, t.transport);
-}
-async function errorOf(p: Promise<unknown>): Promise<ConnectError> {
-  try {
-    await p;
-  } catch (e) {
-    expect(e).toBeInstanceOf(ConnectError);
-    return e as ConnectError;
-  }
-  throw new Error("expected the call to fail");
 }
 
 describe("wire transports against a connect-node server", () => {
