@@ -132,7 +132,7 @@ export function createItemBatcher(
 
 /**
  * The limits of a call made for several callers: it may run until the LAST of their deadlines
- * (each caller still leaves at its own, see item-client.ts), and it is cancelled only once EVERY
+ * (each caller still leaves at its own: leaveOnOwnLimits), and it is cancelled only once EVERY
  * caller has gone. A caller without a deadline or a signal leaves the call without one.
  */
 function sharedCall(group: Pending[], now: () => number): { call: CallOptions; release: () => void } {
