@@ -366,7 +366,7 @@ function report(floor: FloorRow[], near: NearFloor[], carts: CartRow[], lines: L
     const b = bareNear(c.wire, c.mode === "paced" ? "paced" : "back-to-back");
     const floorNote = c.mode === "closed-loop" ? "(queued)" : x(r.masterData?.p50Ms, b?.latency.p50Ms);
     out.push(
-      `| ${c.wire} | ${c.client} | ${c.mode}${roundLabel(c.mode, c.round)} | ${Math.round(rps ?? 0)} | ${f2(r.latency.p50Ms)} | ${f2(r.latency.p99Ms)} | ${r.errors} | ${f2(r.masterData?.p50Ms)} | ${floorNote} | ${r.masterData === undefined || r.requests === 0 ? "–" : f2(r.masterData.windowCount / r.requests)} | ${us(cartCpuOf(r))} | ${us(cpuPerRequestUs(r.cpuMs.masterData ?? 0, r.requests))} | ${c.client === "fast" ? x(rps, otherRps) : "–"} | ${x(rps, rpsOf(old))} | ${x(cartCpuOf(r), cartCpuOf(old))} |`,
+      `| ${c.wire} | ${c.client} | ${c.mode}${roundLabel(c.mode, c.round)} | ${Math.round(rps ?? 0)} | ${f2(r.latency.p50Ms)} | ${f2(r.latency.p99Ms)} | ${r.errors} | ${f2(r.masterData?.p50Ms)} | ${floorNote} | ${f2(mdCallsPerCartCall(r))} | ${us(cartCpuOf(r))} | ${us(cpuPerRequestUs(r.cpuMs.masterData ?? 0, r.requests))} | ${c.client === "fast" ? x(rps, otherRps) : "–"} | ${x(rps, rpsOf(old))} | ${x(cartCpuOf(r), cartCpuOf(old))} |`,
     );
   }
   out.push("", ...batchingShare(carts));
@@ -499,12 +499,7 @@ function batchingShare(carts: CartRow[]): string[] {
   ];
   const of = (wire: string, client: CartRow["client"]) =>
     carts.filter((c) => c.wire === wire && c.mode === "closed-loop" && c.client === client).map((c) => c.result);
-  const mdCalls = (rs: ClientResult[]) =>
-    medianOf(
-      rs.map((r) =>
-        r.masterData === undefined || r.requests === 0 ? undefined : r.masterData.windowCount / r.requests,
-      ),
-    );
+  const mdCalls = (rs: ClientResult[]) => medianOf(rs.map(mdCallsPerCartCall));
   const cpu = (rs: ClientResult[], who: "cart" | "masterData") =>
     medianOf(rs.map((r) => cpuPerRequestUs(r.cpuMs[who] ?? 0, r.requests)));
   for (const w of wires) {
@@ -516,6 +511,11 @@ function batchingShare(carts: CartRow[]): string[] {
     );
   }
   return out;
+}
+
+/** master-data calls cart made per cart call in the window (cart's own count); undefined without one. */
+function mdCallsPerCartCall(r: ClientResult): number | undefined {
+  return r.masterData === undefined || r.requests === 0 ? undefined : r.masterData.windowCount / r.requests;
 }
 
 /** The median of the measured values; undefined when none was measured. */

@@ -52,7 +52,7 @@ export function createItemBatcher(
 
   async function sendGroup(group: Pending[], results: (Item | undefined | Error)[], at: number[]): Promise<void> {
     const first = group[0] as Pending;
-    const callers = new Set(group.map((w) => w.call));
+    const callers = byCaller(group);
     const sameTerminal = group.every((w) => w.scope.terminalId === first.scope.terminalId);
     const scope: ItemScope = {
       tenantId: first.scope.tenantId,
@@ -64,7 +64,7 @@ export function createItemBatcher(
     // One caller: the call runs under its limits, exactly as without batching. Several: under all
     // of theirs (sharedCall), and each one leaves at its own deadline or abort.
     const { call, release } = callers.size === 1 ? { call: first.call, release: () => {} } : sharedCall(group, now);
-    const leaving = callers.size === 1 ? () => {} : leaveOnOwnLimits(group, now, markLeft);
+    const leaving = callers.size === 1 ? () => {} : leaveOnOwnLimits(callers, now, markLeft);
     try {
       const found = await fetch(
         scope,
@@ -160,16 +160,25 @@ function sharedCall(group: Pending[], now: () => number): { call: CallOptions; r
   };
 }
 
-/** Timers and abort listeners that fail each caller's wait at its own limit; returns their cleanup. */
-function leaveOnOwnLimits(group: Pending[], now: () => number, markLeft: (err: ConnectError) => void): () => void {
-  const byCaller = new Map<WantedItem["call"], Pending[]>();
+/** The group's codes by the caller that wants them (one entry per cart call). */
+function byCaller(group: Pending[]): Map<CallOptions, Pending[]> {
+  const callers = new Map<CallOptions, Pending[]>();
   for (const w of group) {
-    const mine = byCaller.get(w.call);
-    if (mine === undefined) byCaller.set(w.call, [w]);
+    const mine = callers.get(w.call);
+    if (mine === undefined) callers.set(w.call, [w]);
     else mine.push(w);
   }
+  return callers;
+}
+
+/** Timers and abort listeners that fail each caller's wait at its own limit; returns their cleanup. */
+function leaveOnOwnLimits(
+  callers: Map<CallOptions, Pending[]>,
+  now: () => number,
+  markLeft: (err: ConnectError) => void,
+): () => void {
   const cleanups: (() => void)[] = [];
-  for (const [call, wanted] of byCaller) {
+  for (const [call, wanted] of callers) {
     const first = wanted[0] as Pending;
     const leave = (err: ConnectError): void => {
       markLeft(err);
