@@ -113,8 +113,10 @@ describe("shutdown on SIGTERM (real processes)", () => {
       const { cart: c } = await client.createCart({ ...scope, terminalId: `R${i}`, staffId: "S1" });
       refs.push({ ...scope, cartId: c!.cartId });
     }
+    // Item codes that reached cart's master-data client (not calls: it sends concurrent lookups as one batch).
     const stats = async () =>
-      ((await (await fetch(`http://127.0.0.1:${port}/stats/master-data`)).json()) as { calls: number }).calls;
+      ((await (await fetch(`http://127.0.0.1:${port}/stats/master-data`)).json()) as { cacheMisses: number })
+        .cacheMisses;
     const before = await stats();
     md.proc.child.kill("SIGSTOP");
     const started = Date.now();
