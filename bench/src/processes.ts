@@ -46,7 +46,8 @@ export function runNodeClient(
   timeoutMs: number,
 ): Promise<ClientResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", entry, JSON.stringify(spec)], {
+    // --expose-gc: the client collects its own garbage between warm-up and window (load-client.ts).
+    const child = spawn(process.execPath, ["--expose-gc", "--import", "tsx", entry, JSON.stringify(spec)], {
       stdio: ["ignore", "pipe", "pipe"],
       env: { PATH: process.env.PATH, HOME: process.env.HOME },
     });
